@@ -1,0 +1,1 @@
+"""The TensorFlow runtime: the only serving layer that imports TensorFlow."""
