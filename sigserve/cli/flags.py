@@ -1,0 +1,163 @@
+"""``sigserve serve`` flags, spelled as TensorFlow Serving spells them.
+
+One table: each TF Serving flag is either supported (it fills the field of the
+same name in :class:`~sigserve.config.ServerConfig`) or not implemented yet
+(refused, with a message, when given a value other than TF Serving's default).
+``--flag=value`` and ``--flag value`` both work; booleans take
+``true/false/1/0``, and a bare ``--flag`` means true.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Sequence
+
+from sigserve.config import ServerConfig
+
+SUPPORTED: dict[str, str] = {
+    "port": "TCP port for the gRPC API (0 disables it).",
+    "grpc_socket_path": "Also serve the gRPC API on this UNIX socket path.",
+    "grpc_max_threads": "Max gRPC server threads (0: 4 x CPUs).",
+    "grpc_channel_arguments": "Comma-separated key=value gRPC server channel arguments.",
+    "enable_grpc_healthcheck_service": "Enable the standard gRPC health checking service.",
+    "rest_api_port": "Port for the HTTP/REST API (0 disables it).",
+    "rest_api_num_threads": "Threads for REST API processing (0: 4 x CPUs).",
+    "rest_api_timeout_in_ms": "Timeout for HTTP/REST API calls.",
+    "rest_api_enable_cors_support": "Add CORS headers to REST responses.",
+    "model_name": "Name of the model (ignored if --model_config_file is set).",
+    "model_base_path": "Path to the model's versions (ignored if --model_config_file is set).",
+    "model_config_file": "A text ModelServerConfig proto naming the models to serve.",
+    "model_config_file_poll_wait_seconds": "Seconds between re-reads of --model_config_file "
+    "(0: read once).",
+    "saved_model_tags": "Comma-separated tags of the MetaGraphDef to load.",
+    "file_system_poll_wait_seconds": "Seconds between polls of the model base paths for new "
+    "versions (0: look once).",
+    "max_num_load_retries": "Retries after a version fails to load.",
+    "load_retry_interval_micros": "Microseconds between load retries.",
+    "num_load_threads": "Threads that load versions (0: TF Serving's default).",
+    "num_unload_threads": "Threads that unload versions (0: TF Serving's default).",
+    "allow_version_labels_for_unavailable_models": "Allow labels to point at versions not yet "
+    "available.",
+    "enable_model_warmup": "Replay assets.extra/tf_serving_warmup_requests before serving a "
+    "version.",
+    "num_request_iterations_for_warmup": "Times each warmup request is replayed.",
+    "enable_signature_method_name_check": "Check that a signature's method name fits the API "
+    "called.",
+    "tensorflow_intra_op_parallelism": "Threads that parallelise one op (0: TensorFlow decides).",
+    "tensorflow_inter_op_parallelism": "Ops run at once (0: TensorFlow decides).",
+    "tensorflow_session_parallelism": "Accepted for compatibility; TF2 eager runtime uses the "
+    "two flags above.",
+}
+
+# TF Serving flags sigserve does not implement yet, with TF Serving's defaults.
+NOT_IMPLEMENTED: dict[str, str] = {
+    "enable_batching": "false",
+    "batching_parameters_file": "",
+    "enable_per_model_batching_parameters": "false",
+    "monitoring_config_file": "",
+    "platform_config_file": "",
+    "ssl_config_file": "",
+    "use_alts_credentials": "false",
+    "tensorflow_session_config_file": "",
+    "per_process_gpu_memory_fraction": "0",
+    "flush_filesystem_caches": "true",
+    "remove_unused_fields_from_bundle_metagraph": "true",
+    "prefer_tflite_model": "false",
+    "num_tflite_pools": "",
+    "num_tflite_interpreters_per_pool": "1",
+    "xla_cpu_compilation_enabled": "false",
+    "xla_gpu_compilation_enabled": "false",
+    "enable_profiler": "true",
+    "thread_pool_factory_config_file": "",
+    "mixed_precision": "",
+    "skip_initialize_tpu": "false",
+    "enable_serialization_as_tensor_content": "false",
+    "force_allow_any_version_labels_for_unavailable_models": "false",
+}
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_serve_flags(parser: argparse.ArgumentParser) -> None:
+    """Add every TF Serving flag to ``parser``."""
+    defaults = ServerConfig()
+    for field in dataclasses.fields(ServerConfig):
+        default = getattr(defaults, field.name)
+        help_text = f"{SUPPORTED[field.name]} (default: {_show(default)})"
+        if isinstance(default, bool):
+            parser.add_argument(
+                f"--{field.name}",
+                type=parse_bool,
+                nargs="?",
+                const=True,
+                default=default,
+                metavar="BOOL",
+                help=help_text,
+            )
+        else:
+            parser.add_argument(
+                f"--{field.name}", type=type(default), default=default, help=help_text
+            )
+    group = parser.add_argument_group("TF Serving flags not implemented yet")
+    for name, tf_default in NOT_IMPLEMENTED.items():
+        group.add_argument(
+            f"--{name}",
+            nargs="?",
+            const="true",
+            default=None,
+            help=f"not implemented yet (TF Serving default: {tf_default or 'empty'})",
+        )
+    parser.add_argument("--version", action="store_true", help="Print the version and exit.")
+
+
+def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ServerConfig:
+    """The ServerConfig the parsed flags describe; refuses unimplemented flags."""
+    for name, tf_default in NOT_IMPLEMENTED.items():
+        value = getattr(args, name)
+        if value is not None and not _same(value, tf_default):
+            parser.error(
+                f"--{name} is a TensorFlow Serving flag that sigserve does not implement yet; "
+                "see docs/flags.md"
+            )
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(ServerConfig)}
+    config = ServerConfig(**values)
+    if config.rest_api_port and config.rest_api_port == config.port:
+        parser.error("--rest_api_port cannot be the same as --port")
+    if not config.model_config_file and not config.model_base_path:
+        parser.error("Both --model_base_path and --model_config_file are empty!")
+    return config
+
+
+def parse_serve_flags(argv: Sequence[str]) -> ServerConfig:
+    parser = argparse.ArgumentParser(prog="sigserve serve", allow_abbrev=False)
+    add_serve_flags(parser)
+    return config_from_args(parser.parse_args(argv), parser)
+
+
+def _same(value: str, tf_default: str) -> bool:
+    value = value.strip().lower()
+    if tf_default in ("true", "false"):
+        return value in (_TRUE if tf_default == "true" else _FALSE)
+    if tf_default == "0":
+        try:
+            return float(value) == 0
+        except ValueError:
+            return False
+    return value == tf_default
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, str) else str(value)

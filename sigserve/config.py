@@ -1,0 +1,63 @@
+"""The one configuration object of a sigserve server.
+
+Field names are TensorFlow Serving's flag names, spelled the same way; the CLI
+(``sigserve.cli.flags``) fills this object from the command line and nothing
+else reads flags.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _default_threads() -> int:
+    # TF Serving: 4.0 * port::NumSchedulableCPUs()
+    return 4 * (os.cpu_count() or 1)
+
+
+@dataclass
+class ServerConfig:
+    # gRPC
+    port: int = 8500
+    grpc_socket_path: str = ""
+    grpc_max_threads: int = 0  # 0: 4 x number of CPUs, as TF Serving
+    grpc_channel_arguments: str = ""
+    enable_grpc_healthcheck_service: bool = False
+    # REST
+    rest_api_port: int = 8501
+    rest_api_num_threads: int = 0  # 0: 4 x number of CPUs, as TF Serving
+    rest_api_timeout_in_ms: int = 30000
+    rest_api_enable_cors_support: bool = False
+    # models
+    model_name: str = "default"
+    model_base_path: str = ""
+    model_config_file: str = ""
+    model_config_file_poll_wait_seconds: int = 0
+    saved_model_tags: str = "serve"
+    file_system_poll_wait_seconds: int = 1
+    max_num_load_retries: int = 5
+    load_retry_interval_micros: int = 60_000_000
+    num_load_threads: int = 0
+    num_unload_threads: int = 0
+    allow_version_labels_for_unavailable_models: bool = False
+    enable_model_warmup: bool = True
+    num_request_iterations_for_warmup: int = 0
+    enable_signature_method_name_check: bool = False
+    # TensorFlow runtime
+    tensorflow_intra_op_parallelism: int = 0
+    tensorflow_inter_op_parallelism: int = 0
+    tensorflow_session_parallelism: int = 0
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """``--saved_model_tags`` as a set (comma-separated, as TF Serving)."""
+        return frozenset(t.strip() for t in self.saved_model_tags.split(",") if t.strip())
+
+    @property
+    def rest_threads(self) -> int:
+        return self.rest_api_num_threads or _default_threads()
+
+    @property
+    def grpc_threads(self) -> int:
+        return self.grpc_max_threads or _default_threads()

@@ -1,0 +1,134 @@
+"""One sigserve process: models, service, REST and gRPC, and their lifecycle.
+
+Start-up follows TF Serving: the initial model versions are loaded first, then
+the ports open (so a client that can connect can predict). SIGINT/SIGTERM stop
+accepting, let requests in flight finish, then unload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from sigserve.config import ServerConfig
+
+log = logging.getLogger("sigserve")
+
+
+class _Uvicorn:
+    """uvicorn without its own signal handling (this module owns signals)."""
+
+    def __init__(self, app: object, config: ServerConfig) -> None:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self):  # type: ignore[override]
+                yield
+
+        self.server = Server(
+            uvicorn.Config(
+                app,
+                host="0.0.0.0",
+                port=config.rest_api_port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=5,
+            )
+        )
+
+    async def start(self) -> asyncio.Task[None]:
+        task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if task.done():
+                task.result()  # re-raise a bind failure
+                raise RuntimeError("REST server stopped during start-up")
+            await asyncio.sleep(0.01)
+        return task
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
+async def serve(config: ServerConfig) -> None:
+    """Run a server until SIGINT or SIGTERM."""
+    from sigserve.manager import ModelManager
+    from sigserve.runtime import saved_model, threads
+    from sigserve.service import Service
+
+    threads.configure(
+        config.tensorflow_intra_op_parallelism, config.tensorflow_inter_op_parallelism
+    )
+    executor = ThreadPoolExecutor(
+        max_workers=max(config.rest_threads, config.grpc_threads), thread_name_prefix="sigserve-run"
+    )
+    tags = config.tags
+    manager = ModelManager(
+        _model_config(config),
+        config,
+        loader=lambda path, version: saved_model.load(path, tags),
+    )
+    await manager.start()
+    service = Service(
+        manager, executor, check_method_name=config.enable_signature_method_name_check
+    )
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    grpc_server = None
+    if config.port or config.grpc_socket_path:
+        from sigserve.grpc.server import build_grpc_server
+
+        grpc_server = build_grpc_server(service, config)
+        await grpc_server.start()
+        log.info("Running gRPC ModelServer at 0.0.0.0:%d ...", config.port)
+
+    rest = rest_task = None
+    if config.rest_api_port:
+        from sigserve.rest.app import RestApp
+
+        app = RestApp(
+            service,
+            timeout_ms=config.rest_api_timeout_in_ms,
+            cors=config.rest_api_enable_cors_support,
+        )
+        rest = _Uvicorn(app, config)
+        rest_task = await rest.start()
+        log.info("Exporting HTTP/REST API at:localhost:%d ...", config.rest_api_port)
+
+    print(_ready_line(config), flush=True)
+    await stop.wait()
+    log.info("Shutting down")
+    if rest is not None and rest_task is not None:
+        rest.stop()
+        await rest_task
+    if grpc_server is not None:
+        await grpc_server.stop(5)
+    await manager.stop()
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _model_config(config: ServerConfig):
+    from sigserve.manager.config import load_model_config_file, single_model_config
+
+    if config.model_config_file:
+        return load_model_config_file(config.model_config_file)
+    return single_model_config(config.model_name, config.model_base_path)
+
+
+def _ready_line(config: ServerConfig) -> str:
+    parts = []
+    if config.port:
+        parts.append(f"gRPC on 0.0.0.0:{config.port}")
+    if config.grpc_socket_path:
+        parts.append(f"gRPC on unix:{config.grpc_socket_path}")
+    if config.rest_api_port:
+        parts.append(f"REST on 0.0.0.0:{config.rest_api_port}")
+    return "sigserve ready: " + ", ".join(parts or ["no ports"])

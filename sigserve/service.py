@@ -1,0 +1,152 @@
+"""The transport-agnostic serving API: REST and gRPC both call this.
+
+Each method resolves the model version through the manager, runs blocking
+TensorFlow work on the runtime thread pool (never on the event loop), and
+returns plain numpy or TF Serving's protos. A version stays loaded until every
+call that acquired it has finished, even if the caller stopped waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from sigserve.errors import invalid_argument
+from sigserve.types import DEFAULT_SIGNATURE, ModelRef, TensorInfo
+
+if TYPE_CHECKING:
+    from sigserve.manager import ModelManager
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ResolvedSpec:
+    """The model spec a response carries: what actually answered."""
+
+    name: str
+    version: int
+    signature_name: str
+
+
+class Service:
+    def __init__(
+        self,
+        manager: ModelManager,
+        executor: ThreadPoolExecutor,
+        *,
+        check_method_name: bool = False,
+    ) -> None:
+        self.manager = manager
+        self._executor = executor
+        self._check_method_name = check_method_name
+
+    async def _run(self, ref: ModelRef, work: Callable[[Any], T]) -> tuple[Any, T]:
+        """Run ``work(handle)`` on the thread pool while holding the version."""
+        context = self.manager.acquire(ref)
+        handle = context.__enter__()
+        try:
+            future = self._executor.submit(work, handle)
+        except BaseException as e:
+            context.__exit__(type(e), e, e.__traceback__)
+            raise
+        future.add_done_callback(lambda _: context.__exit__(None, None, None))
+        return handle, await asyncio.wrap_future(future)
+
+    def signature_inputs(self, ref: ModelRef, signature_name: str) -> dict[str, TensorInfo]:
+        """The inputs of a signature, for decoding a REST request."""
+        key = signature_name or DEFAULT_SIGNATURE
+        with self.manager.acquire(ref) as handle:
+            signature = handle.servable.signatures.get(key)
+        if signature is None:
+            raise invalid_argument(f'Serving signature name: "{key}" not found in signature def')
+        return signature.inputs
+
+    async def predict(
+        self,
+        ref: ModelRef,
+        signature_name: str,
+        inputs: dict[str, np.ndarray],
+        output_filter: Sequence[str] = (),
+    ) -> tuple[ResolvedSpec, dict[str, np.ndarray]]:
+        key = signature_name or DEFAULT_SIGNATURE
+        handle, outputs = await self._run(ref, lambda h: h.servable.run(key, inputs, output_filter))
+        return ResolvedSpec(handle.name, handle.version, key), outputs
+
+    async def classify(
+        self, ref: ModelRef, signature_name: str, input: Any
+    ) -> tuple[ResolvedSpec, Any]:
+        from sigserve.runtime import inference
+
+        key = signature_name or DEFAULT_SIGNATURE
+        handle, result = await self._run(
+            ref,
+            lambda h: inference.classify(
+                h.servable, key, input, check_method_name=self._check_method_name
+            ),
+        )
+        return ResolvedSpec(handle.name, handle.version, key), result
+
+    async def regress(
+        self, ref: ModelRef, signature_name: str, input: Any
+    ) -> tuple[ResolvedSpec, Any]:
+        from sigserve.runtime import inference
+
+        key = signature_name or DEFAULT_SIGNATURE
+        handle, result = await self._run(
+            ref,
+            lambda h: inference.regress(
+                h.servable, key, input, check_method_name=self._check_method_name
+            ),
+        )
+        return ResolvedSpec(handle.name, handle.version, key), result
+
+    async def multi_inference(self, request: Any) -> Any:
+        from sigserve.runtime import inference
+
+        if not request.tasks:
+            raise invalid_argument("Expected at least one task")
+        spec = request.tasks[0].model_spec
+        ref = model_ref_from_spec(spec)
+        _, response = await self._run(
+            ref,
+            lambda h: inference.multi_inference(
+                h.servable, request, version=h.version, check_method_name=self._check_method_name
+            ),
+        )
+        return response
+
+    def metadata(self, ref: ModelRef) -> tuple[ResolvedSpec, dict[str, Any]]:
+        with self.manager.acquire(ref) as handle:
+            return ResolvedSpec(handle.name, handle.version, ""), handle.servable.signature_defs
+
+    def status(self, ref: ModelRef) -> Any:
+        """``GetModelStatusResponse`` for a model, or one version/label of it."""
+        from tensorflow_serving.apis import get_model_status_pb2
+
+        response = get_model_status_pb2.GetModelStatusResponse()
+        for version in self.manager.status(ref):
+            entry = response.model_version_status.add()
+            entry.version = version.version
+            entry.state = get_model_status_pb2.ModelVersionStatus.State.Value(version.state)
+            entry.status.error_code = int(version.error_code)
+            entry.status.error_message = version.error_message
+        return response
+
+    async def reload_config(self, config: Any) -> None:
+        await self.manager.reload_config(config)
+
+
+def model_ref_from_spec(spec: Any) -> ModelRef:
+    """A ModelRef from a ``tensorflow.serving.ModelSpec`` proto (version or label)."""
+    choice = spec.WhichOneof("version_choice")
+    if choice == "version":
+        return ModelRef(spec.name, version=spec.version.value)
+    if choice == "version_label":
+        return ModelRef(spec.name, label=spec.version_label)
+    return ModelRef(spec.name)
