@@ -1,0 +1,131 @@
+"""Shared fixtures: paths to TF Serving's test models, and real server processes.
+
+``start_server(*flags)`` starts ``python -m sigserve serve`` on free loopback
+ports, waits until it answers, and stops it when the test module (or session)
+that asked for it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TESTDATA = REPO.parent / "shared" / "testdata" / "tf_serving"
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    if not TESTDATA.is_dir():
+        pytest.fail(f"TF Serving test data not found at {TESTDATA}")
+    return TESTDATA
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[str]
+    rest_port: int
+    grpc_port: int
+    log_path: Path
+    args: list[str] = field(default_factory=list)
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rest_port}"
+
+    @property
+    def grpc_address(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def launch(*flags: str, log_dir: Path, wait: bool = True, timeout: float = 90) -> ServerProcess:
+    """Start a sigserve server with TF Serving flags; ports are chosen unless given."""
+    args = list(flags)
+    rest_port = _flag_int(args, "rest_api_port")
+    grpc_port = _flag_int(args, "port")
+    if rest_port is None:
+        rest_port = free_port()
+        args.append(f"--rest_api_port={rest_port}")
+    if grpc_port is None:
+        grpc_port = free_port()
+        args.append(f"--port={grpc_port}")
+    log_path = log_dir / f"sigserve-{rest_port}-{grpc_port}.log"
+    log_file = open(log_path, "w")  # noqa: SIM115 - owned by the process
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sigserve", "serve", *args],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
+    server = ServerProcess(process, rest_port, grpc_port, log_path, args)
+    if wait:
+        wait_ready(server, timeout)
+    return server
+
+
+def wait_ready(server: ServerProcess, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"sigserve exited with {server.process.returncode}:\n{server.log()}")
+        if "sigserve ready" in server.log():
+            return
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"sigserve did not become ready in {timeout}s:\n{server.log()}")
+
+
+def _flag_int(args: list[str], name: str) -> int | None:
+    for i, arg in enumerate(args):
+        if arg.startswith(f"--{name}="):
+            return int(arg.split("=", 1)[1])
+        if arg == f"--{name}" and i + 1 < len(args):
+            return int(args[i + 1])
+    return None
+
+
+@pytest.fixture(scope="module")
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ServerProcess]]:
+    """A factory: ``start_server("--model_name=m", "--model_base_path=...")``."""
+    started: list[ServerProcess] = []
+    log_dir = tmp_path_factory.mktemp("server-logs")
+
+    def start(*flags: str, wait: bool = True) -> ServerProcess:
+        server = launch(*flags, log_dir=log_dir, wait=wait)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
