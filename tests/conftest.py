@@ -116,7 +116,9 @@ def _flag_int(args: list[str], name: str) -> int | None:
 
 
 @pytest.fixture(scope="module")
-def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ServerProcess]]:
+def start_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., ServerProcess]]:
     """A factory: ``start_server("--model_name=m", "--model_base_path=...")``."""
     started: list[ServerProcess] = []
     log_dir = tmp_path_factory.mktemp("server-logs")
