@@ -131,3 +131,54 @@ def start_server(
     yield start
     for server in started:
         server.stop()
+
+
+def _build_echo(base: Path) -> None:
+    """Every dtype JSON can carry, echoed back; plus a ``_bytes`` output."""
+    import tensorflow as tf
+
+    specs = {
+        "f16": tf.float16, "f32": tf.float32, "f64": tf.float64, "bf16": tf.bfloat16,
+        "i8": tf.int8, "i16": tf.int16, "i32": tf.int32, "i64": tf.int64,
+        "u8": tf.uint8, "u16": tf.uint16, "u32": tf.uint32, "u64": tf.uint64,
+        "b": tf.bool, "s": tf.string,
+    }  # fmt: skip
+
+    class Echo(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], d, name=n) for n, d in specs.items()])
+        def echo(self, *args: tf.Tensor) -> dict[str, tf.Tensor]:
+            out = {f"{name}_out": tf.identity(arg) for name, arg in zip(specs, args, strict=True)}
+            out["s_bytes"] = tf.identity(args[-1])
+            return out
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+        def two_outputs(self, x: tf.Tensor) -> dict[str, tf.Tensor]:
+            return {"sum": tf.reduce_sum(x, axis=1), "double": x * 2.0}
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="n")])
+        def slow(self, n: tf.Tensor) -> dict[str, tf.Tensor]:
+            m = tf.ones([256, 256]) / 256.0
+            result = tf.while_loop(
+                lambda i, a: i < n, lambda i, a: (i + 1, tf.matmul(a, m)), (tf.constant(0), m)
+            )[1]
+            return {"y": tf.reduce_sum(result)}
+
+    module = Echo()
+    tf.saved_model.save(
+        module,
+        str(base / "1"),
+        signatures={
+            "serving_default": module.echo,
+            "two_outputs": module.two_outputs,
+            "slow": module.slow,
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def echo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Base path of a model with one input per dtype (signature ``serving_default``),
+    ``two_outputs`` and a ``slow`` signature whose run time grows with its input ``n``."""
+    base = tmp_path_factory.mktemp("echo")
+    _build_echo(base)
+    return base
