@@ -278,3 +278,10 @@ def test_grpc_max_threads_bounds_calls_in_progress(serve_fake, connect, fake) ->
     release.set()
     assert list(first.result().outputs["y"].float_val) == [3.0, 3.5]
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_tf_servings_good_channel_arguments_start(serve_fake, connect) -> None:
+    options = "grpc.max_connection_age_ms=2000,grpc.lb_policy_name=grpclb"
+    server = serve_fake(grpc_channel_arguments=options)
+    response = connect(f"127.0.0.1:{server.port}").predict.Predict(predict_request(), timeout=10)
+    assert list(response.outputs["y"].float_val) == [3.0, 3.5]
