@@ -186,7 +186,7 @@ def _typed_values(proto: Any, name: str, field: str, np_dtype: np.dtype) -> np.n
         values[:] = list(raw)
         return values
     held = np.dtype(_FIELD_NUMPY.get(field, np_dtype))
-    values = np.fromiter(raw, dtype=held, count=len(raw))
+    values = np.array(raw, dtype=held)  # protobuf's repeated fields convert fast
     if field == "half_val":
         _check_range(values, np.dtype(np.uint16), name, field)
         return values.astype(np.uint16).view(np_dtype)
