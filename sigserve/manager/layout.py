@@ -56,8 +56,11 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 
 
 def _missing(name: str, base_path: str, error: OSError) -> ServingError:
+    kind = {FileNotFoundError: "NOT_FOUND", PermissionError: "PERMISSION_DENIED"}.get(
+        type(error), "UNKNOWN"
+    )
     reason = error.strerror or type(error).__name__
     return invalid_argument(
         f"Could not find base path {base_path} for servable {name} with error "
-        f"NOT_FOUND: {base_path}: {reason}"
+        f"{kind}: {base_path}: {reason}"
     )
