@@ -213,7 +213,7 @@ class ModelManager:
             for model_config in config.model_config_list.config:
                 name = model_config.name
                 model = self._models.get(name)
-                for label, version in model_config.version_labels.items():
+                for label, version in sorted(model_config.version_labels.items()):
                     current = model.labels.get(label) if model is not None else None
                     allowed = allow_unavailable and current in (None, version)
                     if not allowed and (model is None or model.available(version) is None):
@@ -404,7 +404,8 @@ class ModelManager:
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
     async def _wait_available(self, names: list[str], *, waiting_on_disk: bool) -> None:
-        """TF Serving's WaitUntilModelsAvailable: each model serves, or failed to load."""
+        """TF Serving's WaitUntilModelsAvailable: wait until no version of ``names`` is
+        still loading; fail if a model's newest version did not become available."""
 
         def settled() -> bool:
             return all(self._settled(name, waiting_on_disk) for name in names)
@@ -414,13 +415,14 @@ class ModelManager:
         with self._lock:
             for name in names:
                 model = self._models[name]
-                if model.latest_available() is None:
-                    for version in sorted(model.failed, reverse=True):
-                        status = model.ended[version]
-                        failures.append(
-                            f"{{{{name: {name} version: {version}}} due to error: "
-                            f"{Code(status.error_code).name}: {status.error_message}}}, "
-                        )
+                latest = model.latest_available()
+                newest_failed = max(model.failed, default=None)
+                if newest_failed is not None and (latest is None or latest.version < newest_failed):
+                    status = model.ended[newest_failed]
+                    failures.append(
+                        f"{{{{name: {name} version: {newest_failed}}} due to error: "
+                        f"{Code(status.error_code).name}: {status.error_message}}}, "
+                    )
         if failures:
             raise ServingError(
                 Code.UNKNOWN,
@@ -429,11 +431,11 @@ class ModelManager:
 
     def _settled(self, name: str, waiting_on_disk: bool) -> bool:
         model = self._models[name]
-        if model.config is None or model.latest_available() is not None:
+        if model.config is None:
             return True
         if model.pending():
             return False
-        return bool(model.failed) or not waiting_on_disk
+        return model.latest_available() is not None or bool(model.failed) or not waiting_on_disk
 
     def _spawn(self, coroutine: Any) -> None:
         assert self._loop is not None

@@ -278,7 +278,7 @@ def test_labels_need_available_versions_at_start(tmp_path: Path) -> None:
             await manager.start()
         assert info.value.code == Code.FAILED_PRECONDITION
         assert info.value.message == (
-            "Request to assign label to version 1 of model m, which is not currently "
+            "Request to assign label to version 2 of model m, which is not currently "
             "available for inference"
         )
         await manager.stop()
