@@ -61,6 +61,8 @@ def server(start_server, testdata: Path, echo_model: Path, tmp_path_factory):
         f"--model_config_file={config}",
         f"--grpc_socket_path={socket_path}",
         "--enable_grpc_healthcheck_service=true",
+        # as TF Serving, labels are set before the first load: this lets them name versions
+        "--allow_version_labels_for_unavailable_models=true",
     )
     process.socket_path = socket_path
     return process
@@ -305,14 +307,10 @@ def _bad(request, **changes):
 PREDICT_ERRORS = {
     "unknown model": ({"name": "nope"}, "NOT_FOUND"),
     "unknown version": ({"version": 7}, "NOT_FOUND"),
-    "unknown label": ({"version_label": "nope"}, "NOT_FOUND"),
+    "unknown label": ({"version_label": "nope"}, "INVALID_ARGUMENT"),  # as TF Serving
     "unknown signature": ({"signature_name": "nope"}, "FAILED_PRECONDITION"),
     "missing input": ({"drop_x": True}, "INVALID_ARGUMENT"),
     "wrong dtype": ({"x": tensor_proto.from_numpy(np.array([2], np.int32))}, "INVALID_ARGUMENT"),
-    "bad shape": (
-        {"x": tensor_proto.from_numpy(np.ones((2, 2, 2), np.float32))},
-        "INVALID_ARGUMENT",
-    ),
     "bad tensor": (
         {"x": tensor_proto.from_numpy(np.ones(3, np.float32), as_content=False)},
         "INVALID_ARGUMENT",
@@ -329,6 +327,16 @@ def test_predict_errors(predict_stub, case: str):
         changes["x"].tensor_shape.dim[0].size = 2  # 3 values for 2 elements
     error = rpc_error(predict_stub.Predict, _bad(request, **changes))
     assert error.code() == grpc.StatusCode[code], error.details()
+    assert error.details()
+
+
+def test_bad_shape(predict_stub):
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "echo"
+    request.model_spec.signature_name = "two_outputs"  # x: [None, 2], summed over axis 1
+    request.inputs["x"].CopyFrom(tensor_proto.from_numpy(np.ones(4, np.float32)))
+    error = rpc_error(predict_stub.Predict, request)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details()
 
 
@@ -436,14 +444,26 @@ def test_rest_and_grpc_agree_on_examples(server, predict_stub, kind):
     assert rest.json()["results"] == grpc_results
 
 
-# --- a second server: TF Serving's channel-argument and config-reload scenarios -----
+# --- more servers: TF Serving's channel-argument and config-reload scenarios -----
 
 
-def test_channel_arguments_and_reload_config(start_server, testdata: Path):
+def test_good_channel_arguments(start_server, testdata: Path):
+    server = start_server(
+        "--model_name=default",
+        f"--model_base_path={testdata}/saved_model_half_plus_two_cpu",
+        "--grpc_channel_arguments=grpc.max_connection_age_ms=2000,grpc.lb_policy_name=grpclb",
+    )
+    with grpc.insecure_channel(server.grpc_address) as channel:
+        predict = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        result = predict.Predict(half_plus_two_request(), timeout=TIMEOUT)
+    assert list(result.outputs["y"].float_val) == [3.0]
+
+
+def test_reload_config(start_server, testdata: Path):
     server = start_server(
         "--model_name=half_plus_two",
         f"--model_base_path={testdata}/saved_model_half_plus_two_cpu",
-        "--grpc_channel_arguments=grpc.max_connection_age_ms=2000,grpc.lb_policy_name=grpclb",
+        "--max_num_load_retries=0",  # a failed load fails the reload at once
     )
     with grpc.insecure_channel(server.grpc_address) as channel:
         predict = prediction_service_pb2_grpc.PredictionServiceStub(channel)
