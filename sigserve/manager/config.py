@@ -32,8 +32,9 @@ def parse_model_config(text: str, source: str = "<string>") -> Any:
     try:
         text_format.Parse(text, config)
     except text_format.ParseError as e:
+        problem = str(e).rstrip(".")
         raise invalid_argument(
-            f"Error parsing text-format tensorflow.serving.ModelServerConfig: {e}. "
+            f"Error parsing text-format tensorflow.serving.ModelServerConfig: {problem}. "
             f"Invalid protobuf file: '{source}'"
         ) from None
     return config

@@ -361,7 +361,10 @@ class ModelManager:
         if entry.unload_started:
             return
         entry.unload_started = True
-        self._unload_pool.submit(self._unload, entry)
+        try:
+            self._unload_pool.submit(self._unload, entry)
+        except RuntimeError:  # the pool is shut down: a request outlived stop()
+            self._unload(entry)
 
     def _unload(self, entry: ModelVersion) -> None:
         _unload_quietly(entry.servable)
@@ -385,7 +388,8 @@ class ModelManager:
         if running is loop:
             changed.set()
         else:
-            loop.call_soon_threadsafe(changed.set)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(changed.set)
 
     async def _until(self, done: Callable[[], bool], timeout: float | None = None) -> bool:
         """Wait until ``done()`` holds (checked at every state change)."""
