@@ -25,6 +25,9 @@ def signature_info(proto: meta_graph_pb2.SignatureDef) -> SignatureInfo:
     )
 
 
+_HEADER = "The given SavedModel SignatureDef contains the following "
+
+
 def _shape_text(shape: tuple[int, ...] | None) -> str:
     if shape is None:
         return "unknown_rank"
@@ -34,10 +37,10 @@ def _shape_text(shape: tuple[int, ...] | None) -> str:
 def signature_lines(signature: SignatureInfo, indent: int) -> list[str]:
     """One SignatureDef's inputs, outputs and method, as saved_model_cli prints them."""
     pad = "  " * indent
-    lines = [pad + "The given SavedModel SignatureDef contains the following input(s):"]
+    lines = [f"{pad}{_HEADER}input(s):"]
     for kind, tensors in (("inputs", signature.inputs), ("outputs", signature.outputs)):
         if kind == "outputs":
-            lines.append(pad + "The given SavedModel SignatureDef contains the following output(s):")
+            lines.append(f"{pad}{_HEADER}output(s):")
         for key, info in tensors.items():
             lines += [
                 f"{pad}  {kind}['{key}'] tensor_info:",
