@@ -57,18 +57,21 @@ class _Uvicorn:
 async def serve(config: ServerConfig) -> None:
     """Run a server until SIGINT or SIGTERM."""
     from sigserve.manager import ModelManager
-    from sigserve.runtime import saved_model, threads
     from sigserve.service import Service
 
-    threads.configure(
-        config.tensorflow_intra_op_parallelism, config.tensorflow_inter_op_parallelism
-    )
+    model_config = _model_config(config)  # a bad config file fails before TF loads
+    from sigserve.runtime import saved_model
+
+    intra, inter = config.tensorflow_intra_op_parallelism, config.tensorflow_inter_op_parallelism
+    if not intra and not inter:  # TF Serving: the older flag sets both
+        intra = inter = config.tensorflow_session_parallelism
+    saved_model.configure_threads(intra, inter)
     executor = ThreadPoolExecutor(
         max_workers=max(config.rest_threads, config.grpc_threads), thread_name_prefix="sigserve-run"
     )
     tags = config.tags
     manager = ModelManager(
-        _model_config(config),
+        model_config,
         config,
         loader=lambda path, version: saved_model.load(path, tags),
     )

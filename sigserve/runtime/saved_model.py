@@ -1,24 +1,36 @@
 """A loaded SavedModel version: its signatures, and calling them with numpy.
 
-Calls are blocking (TensorFlow work): callers run them in a thread pool, never
-on the event loop. Calls are thread-safe.
+Like TF Serving (a ``SavedModelBundle`` and ``Session::Run`` over the
+signature's tensor names), a version is loaded into its own TensorFlow graph
+and session with TensorFlow's SavedModel loader, which works for TF1 and TF2
+exports alike and runs their init ops (variables, tables). Each signature call
+is a session callable fed and fetched by tensor name: no Python tracing per
+request, and TensorFlow checks what the graph needs, as in TF Serving (a
+``[3]`` tensor fed to a ``[-1, 1]`` placeholder runs when the graph allows it).
+
+Calls are blocking and thread-safe; callers run them off the event loop.
 """
 
 from __future__ import annotations
 
-import gc
+import logging
 import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import config_pb2
 
-from sigserve.errors import Code, ServingError, failed_precondition, internal, invalid_argument
+from sigserve.errors import Code, ServingError, failed_precondition, invalid_argument
 from sigserve.runtime.checks import check_inputs
-from sigserve.runtime.signatures import read_meta_graph, signature_info
+from sigserve.runtime.signatures import signature_info
 from sigserve.types import DEFAULT_SIGNATURE, SignatureInfo
 
 DEFAULT_TAGS = frozenset({"serve"})
+
+# Set once from --tensorflow_intra_op_parallelism / --tensorflow_inter_op_parallelism.
+SESSION_CONFIG = config_pb2.ConfigProto(allow_soft_placement=True)
 
 
 class SavedModelServable:
@@ -27,18 +39,22 @@ class SavedModelServable:
     def __init__(self, path: str, tags: frozenset[str] = DEFAULT_TAGS) -> None:
         self.path = path
         self.tags = tags
-        meta_graph = read_meta_graph(path, tags)
+        self._graph = tf.Graph()
+        self._session = tf.compat.v1.Session(graph=self._graph, config=SESSION_CONFIG)
+        try:
+            with self._graph.as_default(), _quiet_tf_logs():
+                meta_graph = tf.compat.v1.saved_model.loader.load(self._session, sorted(tags), path)
+        except tf.errors.OpError as e:
+            self._session.close()
+            raise ServingError(_code(e), e.message) from None
+        except Exception as e:  # the loader raises RuntimeError, ValueError, IOError, ...
+            self._session.close()
+            raise invalid_argument(f"Failed to load SavedModel at {path}: {e}") from None
         self.signature_defs = dict(meta_graph.signature_def)
         self.signatures: dict[str, SignatureInfo] = {
             name: signature_info(sig) for name, sig in self.signature_defs.items()
         }
-        try:
-            self._loaded = tf.saved_model.load(path, tags=sorted(tags))
-        except tf.errors.OpError as e:
-            raise ServingError(_op_error_code(e), e.message) from None
-        except Exception as e:  # TF raises many types for a broken export
-            raise invalid_argument(f"Failed to load SavedModel at {path}: {e}") from None
-        self._functions = dict(self._loaded.signatures)
+        self._callables: dict[tuple[str, tuple[str, ...]], Any] = {}
         self._lock = threading.Lock()
 
     def signature(self, name: str) -> SignatureInfo:
@@ -58,27 +74,35 @@ class SavedModelServable:
         """Call one signature with numpy inputs; the outputs as numpy, by output key."""
         key = signature_name or DEFAULT_SIGNATURE
         signature = self.signature(key)
-        wanted = _outputs_wanted(signature, output_filter)
-        tensors = check_inputs(signature, inputs)
-        function = self._functions.get(key)
-        if function is None:
-            raise failed_precondition(f'Serving signature key "{key}" not found.')
+        wanted = tuple(_outputs_wanted(signature, output_filter))
+        feeds = check_inputs(signature, inputs)
+        run = self._callable(key, wanted)
         try:
-            results = function(**{k: tf.constant(v) for k, v in tensors.items()})
+            values = run(*(feeds[name] for name in sorted(signature.inputs)))
         except tf.errors.OpError as e:
-            raise ServingError(_op_error_code(e), e.message) from None
-        except (TypeError, ValueError) as e:
-            raise invalid_argument(str(e)) from None
-        try:
-            return {name: results[name].numpy() for name in wanted}
-        except KeyError as e:
-            raise internal(f"Signature {key} did not produce output {e}") from None
+            raise ServingError(_code(e), e.message) from None
+        return {name: _owned(value) for name, value in zip(wanted, values, strict=True)}
+
+    def _callable(self, key: str, outputs: tuple[str, ...]) -> Any:
+        run = self._callables.get((key, outputs))
+        if run is None:
+            signature = self.signatures[key]
+            options = config_pb2.CallableOptions(
+                feed=[signature.inputs[name].name for name in sorted(signature.inputs)],
+                fetch=[signature.outputs[name].name for name in outputs],
+            )
+            with self._lock:
+                try:
+                    run = self._session._make_callable_from_options(options)
+                except tf.errors.OpError as e:
+                    raise ServingError(_code(e), e.message) from None
+                self._callables[(key, outputs)] = run
+        return run
 
     def unload(self) -> None:
-        """Drop the TensorFlow objects so their memory can be released."""
-        self._functions.clear()
-        self._loaded = None
-        gc.collect()
+        """Close the session so its memory (variables, graph) is released."""
+        self._callables.clear()
+        self._session.close()
 
 
 def _outputs_wanted(signature: SignatureInfo, output_filter: Sequence[str]) -> list[str]:
@@ -97,11 +121,35 @@ def _outputs_wanted(signature: SignatureInfo, output_filter: Sequence[str]) -> l
     return list(output_filter)
 
 
-def _op_error_code(error: tf.errors.OpError) -> Code:
+def _owned(value: Any) -> np.ndarray:
+    """Session results as numpy arrays; scalars stay 0-d arrays."""
+    return value if isinstance(value, np.ndarray) else np.asarray(value)
+
+
+def _code(error: tf.errors.OpError) -> Code:
     try:
         return Code(error.error_code)
     except ValueError:
         return Code.UNKNOWN
+
+
+class _quiet_tf_logs:
+    """Silence the loader's deprecation warning (it is the API TF Serving's loader mirrors)."""
+
+    def __enter__(self) -> None:
+        self._logger = logging.getLogger("tensorflow")
+        self._level = self._logger.level
+        self._logger.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.setLevel(self._level)
+
+
+def configure_threads(intra_op: int, inter_op: int) -> None:
+    """``--tensorflow_intra_op_parallelism`` / ``--tensorflow_inter_op_parallelism``
+    (0 leaves TensorFlow's choice), applied to every session loaded afterwards."""
+    SESSION_CONFIG.intra_op_parallelism_threads = max(intra_op, 0)
+    SESSION_CONFIG.inter_op_parallelism_threads = max(inter_op, 0)
 
 
 def load(path: str, tags: frozenset[str] = DEFAULT_TAGS) -> SavedModelServable:
