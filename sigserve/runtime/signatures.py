@@ -51,9 +51,7 @@ def tensor_info(proto: meta_graph_pb2.TensorInfo) -> TensorInfo:
         shape = None
     else:
         shape = tuple(int(d.size) for d in proto.tensor_shape.dim)
-    return TensorInfo(
-        dtype=DTYPE_NAME.get(proto.dtype, "DT_INVALID"), shape=shape, name=proto.name
-    )
+    return TensorInfo(dtype=DTYPE_NAME.get(proto.dtype, "DT_INVALID"), shape=shape, name=proto.name)
 
 
 def signature_info(proto: meta_graph_pb2.SignatureDef) -> SignatureInfo:

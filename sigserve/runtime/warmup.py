@@ -50,8 +50,11 @@ def run_warmup(servable: Any, version_dir: str, iterations: int = 0, *, version:
             ) from None
         for _ in range(repeat):
             replay(servable, entry, version)
-    log.info("Finished reading warmup data for model at %s. Number of warmup records read: %d.",
-             path, count)
+    log.info(
+        "Finished reading warmup data for model at %s. Number of warmup records read: %d.",
+        path,
+        count,
+    )
     return count
 
 

@@ -149,7 +149,7 @@ def test_several_outputs_row_and_columnar(server) -> None:
     [
         ("/v1/models/nope:predict", {"instances": [1.0]}, 404, "nope"),
         ("/v1/models/default/versions/999:predict", {"instances": [1.0]}, 404, "999"),
-        ("/v1/models/default/labels/nolabel:predict", {"instances": [1.0]}, 404, "nolabel"),
+        ("/v1/models/default/labels/nolabel:predict", {"instances": [1.0]}, 400, "nolabel"),
         ("/v1/models/default:predict", "{not json", 400, ""),
         ("/v1/models/default:predict", {"instances": [1.0], "inputs": [1.0]}, 400, "instances"),
         ("/v1/models/default:predict", {"foo": 1}, 400, ""),
