@@ -17,9 +17,13 @@ class SignatureContext:
     probe: Probe | None  # None when probing was not done
 
     def batch_major_inputs(self) -> bool:
-        """Every input has a known rank >= 1 and an unknown (-1) leading dimension."""
+        """Every input is clearly batch-major: shape (-1, known, ...). An input like
+        (-1, -1) is ambiguous (a batch, or one variable-size matrix) and is not counted."""
         shapes = [i.shape for i in self.info.inputs.values()]
-        return bool(shapes) and all(s is not None and s and s[0] == -1 for s in shapes)
+        return bool(shapes) and all(
+            s is not None and len(s) >= 1 and s[0] == -1 and all(d >= 0 for d in s[1:])
+            for s in shapes
+        )
 
 
 def tensor_label(kind: str, name: str) -> str:

@@ -34,6 +34,7 @@ _REACH = {"decode": DECODE_OPS, "example": EXAMPLE_OPS}
 _CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
 _IF_OPS = frozenset({"If", "StatelessIf"})
 _CASE_OPS = frozenset({"Case", "StatelessCase"})
+_WHILE_OPS = frozenset({"While", "StatelessWhile"})
 _LIST_OUTPUT_OPS = _CALL_OPS | _IF_OPS | _CASE_OPS
 
 
@@ -166,6 +167,17 @@ class _Evaluator:
             return data[0], data[1:], [self.library.summary(n) for n in names]
         return None
 
+    def _loop(
+        self, node: node_def_pb2.NodeDef
+    ) -> tuple[None, list[str], list[Summary | None]] | None:
+        """A While loop as a call of its body and condition on the loop variables: exact
+        enough for what reaches an op, too coarse for outputs (which stay "every input")."""
+        if node.op not in _WHILE_OPS:
+            return None
+        data = [r for r in node.input if not r.startswith("^")]
+        names = [node.attr["body"].func.name, node.attr["cond"].func.name]
+        return None, data, [self.library.summary(n) for n in names]
+
     def _map(self, args: list[str], callee_bits: int) -> int:
         """Callee argument bits as this body's bits (-1: every argument)."""
         bits = 0
@@ -180,7 +192,7 @@ class _Evaluator:
         for node in self.nodes.values():
             if node.op in _REACH[kind] and node.input:
                 bits |= self.ref(node.input[0])
-            calls = self.calls(node)
+            calls = self.calls(node) or self._loop(node)
             if calls is not None:
                 for summary in calls[2]:
                     if summary is not None:
