@@ -83,11 +83,13 @@ def export(
 
 def _save(obj: Any, path: str, functions: dict[str, SignatureFunction]) -> None:
     root = obj if isinstance(obj, tf.Module) else tf.Module()
-    if root is not obj:  # keep the functions (and what they capture) tracked
+    if root is not obj:  # keep the object, the functions and what they capture tracked
+        if isinstance(obj, tf.__internal__.tracking.Trackable):
+            root.exported = obj
         root.signature_functions = [f.eager for f in functions.values() if f.eager is not None]
     try:
         tf.saved_model.save(root, path, signatures={k: f.concrete for k, f in functions.items()})
-    except (ValueError, TypeError, tf.errors.OpError) as e:
+    except (AssertionError, ValueError, TypeError, tf.errors.OpError) as e:
         raise invalid_argument(f"TensorFlow could not save the model: {e}") from None
 
 
@@ -103,7 +105,7 @@ def _verify(obj: Any, path: str, functions: dict[str, SignatureFunction]) -> Exp
         info = signature_info(meta_graph.signature_def[key])
         feed = synthetic.inputs(info, batch=2, inner=3, seed=7)
         try:
-            saved = {k: v.numpy() for k, v in loaded.signatures[key](**{
+            saved = {k: np.asarray(v.numpy()) for k, v in loaded.signatures[key](**{
                 n: tf.constant(a) for n, a in feed.items()}).items()}  # fmt: skip
         except Exception as e:  # the saved signature cannot answer a valid request
             problems.append(f"{key}: the saved signature failed on synthetic inputs: {e}")
@@ -130,7 +132,9 @@ def _verify(obj: Any, path: str, functions: dict[str, SignatureFunction]) -> Exp
     return result
 
 
-def _run_eagerly(obj: Any, function: SignatureFunction, feed: dict[str, np.ndarray]) -> Any:
+def _run_eagerly(
+    obj: Any, function: SignatureFunction, feed: dict[str, np.ndarray]
+) -> dict[str, np.ndarray] | None:
     concrete = function.concrete
     keywords = getattr(concrete, "_arg_keywords", None)  # how TF names signature inputs
     flat_specs = [
@@ -146,7 +150,7 @@ def _run_eagerly(obj: Any, function: SignatureFunction, feed: dict[str, np.ndarr
     previous = tf.config.functions_run_eagerly()
     tf.config.run_functions_eagerly(True)
     try:
-        return function.eager(*args, **kwargs)
+        return _normalize(function.eager(*args, **kwargs))  # read before state is restored
     except Exception:  # an eager failure is reported as "not compared", not as a mismatch
         return None
     finally:
@@ -162,9 +166,8 @@ def _normalize(outputs: Any) -> dict[str, np.ndarray]:
     return {f"output_{i}": np.asarray(tf.convert_to_tensor(v).numpy()) for i, v in enumerate(flat)}
 
 
-def _difference(saved: dict[str, np.ndarray], eager_outputs: Any) -> str:
+def _difference(saved: dict[str, np.ndarray], eager: dict[str, np.ndarray]) -> str:
     """'' when the answers agree; else what differs."""
-    eager = _normalize(eager_outputs)
     if set(saved) != set(eager):
         return f"outputs {sorted(saved)} versus {sorted(eager)}"
     for key, a in saved.items():

@@ -53,7 +53,9 @@ class ImageBytes(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image")])
     def f(self, image):
         pixels = tf.map_fn(
-            lambda b: tf.reduce_mean(tf.cast(tf.io.decode_jpeg(b), F32)), image, fn_output_signature=F32
+            lambda b: tf.reduce_mean(tf.cast(tf.io.decode_jpeg(b), F32)),
+            image,
+            fn_output_signature=F32,
         )
         return {"brightness": pixels}
 
@@ -120,21 +122,22 @@ def _classify_float_input(path: Path) -> Path:
 
 def build_all(root: Path) -> dict[str, Path]:
     """name -> base path; names starting with ``healthy_`` must produce no finding."""
-    c, d = Counter(), Dense()
-    builders = {
-        "frozen_branch": lambda p, m=FrozenBranch(): _save(m, p, {"serving_default": m.add}),
-        "unused_input": lambda p, m=UnusedInput(): _save(m, p, {"serving_default": m.f}),
-        "no_serving_default": lambda p, m=Dense(): _save(m, p, {"name": m.predict}),
-        "fixed_batch": lambda p, m=FixedBatch(): _save(m, p, {"serving_default": m.f}),
-        "not_batch_major": lambda p, m=NotBatchMajor(): _save(m, p, {"serving_default": m.f}),
-        "tuple_names": lambda p, m=TupleArg(): _save(m, p, {"serving_default": m.test}),
-        "image_bytes": lambda p, m=ImageBytes(): _save(m, p, {"serving_default": m.f}),
-        "method_mismatch": _classify_float_input,
-        "healthy_cond": lambda p, m=CondHealthy(): _save(m, p, {"serving_default": m.add}),
-        "healthy_counter": lambda p: _save(
-            c, p, {"serving_default": c.incr, "read": c.read, "tick": c.tick}
-        ),
-        "healthy_dense": lambda p: _save(d, p, {"serving_default": d.predict}),
-        "healthy_text": lambda p, m=Text(): _save(m, p, {"serving_default": m.f}),
+    traps_and_controls = {
+        "frozen_branch": (FrozenBranch, {"serving_default": "add"}),
+        "unused_input": (UnusedInput, {"serving_default": "f"}),
+        "no_serving_default": (Dense, {"name": "predict"}),
+        "fixed_batch": (FixedBatch, {"serving_default": "f"}),
+        "not_batch_major": (NotBatchMajor, {"serving_default": "f"}),
+        "tuple_names": (TupleArg, {"serving_default": "test"}),
+        "image_bytes": (ImageBytes, {"serving_default": "f"}),
+        "healthy_cond": (CondHealthy, {"serving_default": "add"}),
+        "healthy_counter": (Counter, {"serving_default": "incr", "read": "read", "tick": "tick"}),
+        "healthy_dense": (Dense, {"serving_default": "predict"}),
+        "healthy_text": (Text, {"serving_default": "f"}),
     }
-    return {name: build(root / name) for name, build in builders.items()}
+    built = {"method_mismatch": _classify_float_input(root / "method_mismatch")}
+    for name, (cls, signatures) in traps_and_controls.items():
+        module = cls()
+        functions = {key: getattr(module, attr) for key, attr in signatures.items()}
+        built[name] = _save(module, root / name, functions)
+    return built

@@ -58,7 +58,7 @@ def test_base_path_and_one_signature() -> None:
     ours = _sigserve(str(TESTDATA / "saved_model_half_plus_two_cpu"), "--tag_set", "serve",
                      "--signature_def", "regress_x_to_y").splitlines()  # fmt: skip
     assert ours[: len(expected)] == expected
-    assert ":regress" in "\n".join(ours[len(expected):])
+    assert ":regress" in "\n".join(ours[len(expected) :])
 
 
 def test_example_bodies_are_valid_requests(tool_models: dict[str, Path]) -> None:
