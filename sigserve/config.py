@@ -24,6 +24,7 @@ class ServerConfig:
     grpc_max_threads: int = 0  # 0: 4 x number of CPUs, as TF Serving
     grpc_channel_arguments: str = ""
     enable_grpc_healthcheck_service: bool = False
+    enable_serialization_as_tensor_content: bool = False
     # REST
     rest_api_port: int = 8501
     rest_api_num_threads: int = 0  # 0: 4 x number of CPUs, as TF Serving

@@ -21,6 +21,8 @@ SUPPORTED: dict[str, str] = {
     "grpc_max_threads": "Max gRPC server threads (0: 4 x CPUs).",
     "grpc_channel_arguments": "Comma-separated key=value gRPC server channel arguments.",
     "enable_grpc_healthcheck_service": "Enable the standard gRPC health checking service.",
+    "enable_serialization_as_tensor_content": "Answer gRPC Predict with tensor_content "
+    "instead of typed fields.",
     "rest_api_port": "Port for the HTTP/REST API (0 disables it).",
     "rest_api_num_threads": "Threads for REST API processing (0: 4 x CPUs).",
     "rest_api_timeout_in_ms": "Timeout for HTTP/REST API calls.",
@@ -72,7 +74,6 @@ NOT_IMPLEMENTED: dict[str, str] = {
     "thread_pool_factory_config_file": "",
     "mixed_precision": "",
     "skip_initialize_tpu": "false",
-    "enable_serialization_as_tensor_content": "false",
     "force_allow_any_version_labels_for_unavailable_models": "false",
 }
 
@@ -134,6 +135,13 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     config = ServerConfig(**values)
     if config.rest_api_port and config.rest_api_port == config.port:
         parser.error("--rest_api_port cannot be the same as --port")
+    if config.grpc_channel_arguments:
+        from sigserve.grpc.channel_args import server_options
+
+        try:
+            server_options(config.grpc_channel_arguments)
+        except ValueError as e:
+            parser.error(str(e))
     if not config.model_config_file and not config.model_base_path:
         parser.error("Both --model_base_path and --model_config_file are empty!")
     return config
@@ -161,3 +169,38 @@ def _show(value: object) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return repr(value) if isinstance(value, str) else str(value)
+
+
+_DOC_HEADER = """# `sigserve serve` flags
+
+sigserve takes TensorFlow Serving's flags, spelled as `tensorflow_model_server` spells them.
+`--flag=value` and `--flag value` both work; booleans take `true`/`false` (or `1`/`0`), and a
+bare `--flag` means `true`. Flags without a subcommand mean `serve`, so
+`sigserve --model_name=m --model_base_path=/models/m` works like `tensorflow_model_server`.
+
+An unknown flag is an error that names it. A TF Serving flag that sigserve does not implement
+yet is refused with a message saying so when it is given any value other than TF Serving's
+default.
+
+Defaults are those of TF Serving's Docker image for the ports (gRPC 8500, REST 8501) and of
+`tensorflow_model_server` for the rest (`--model_name=default`).
+
+This page is generated from `sigserve/cli/flags.py`: `python -m sigserve.cli.flags > docs/flags.md`.
+"""
+
+
+def markdown() -> str:
+    """docs/flags.md, from the flag table."""
+    defaults = ServerConfig()
+    lines = [_DOC_HEADER, "## Supported", "", "| flag | default | meaning |", "| --- | --- | --- |"]
+    for field in dataclasses.fields(ServerConfig):
+        default = _show(getattr(defaults, field.name))
+        lines.append(f"| `--{field.name}` | `{default}` | {SUPPORTED[field.name]} |")
+    lines += ["", "## Not implemented yet (refused)", "", "| flag | TF Serving default |"]
+    lines.append("| --- | --- |")
+    lines += [f"| `--{name}` | `{value or 'empty'}` |" for name, value in NOT_IMPLEMENTED.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -33,7 +33,7 @@ def build_grpc_server(service: Service, config: ServerConfig) -> grpc.aio.Server
         options=server_options(config.grpc_channel_arguments),
         maximum_concurrent_rpcs=config.grpc_max_threads or None,
     )
-    tensor_content = getattr(config, "enable_serialization_as_tensor_content", False)
+    tensor_content = config.enable_serialization_as_tensor_content
     protos.prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionService(service, tensor_content=tensor_content), server
     )

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from sigserve.cli.flags import NOT_IMPLEMENTED, SUPPORTED, parse_serve_flags
+from sigserve.cli.flags import NOT_IMPLEMENTED, SUPPORTED, markdown, parse_serve_flags
 from sigserve.cli.main import main
 from sigserve.config import ServerConfig
 
@@ -69,7 +69,14 @@ def test_a_model_is_required(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_every_flag_is_documented() -> None:
     text = DOCS.read_text()
+    assert text == markdown(), "regenerate: python -m sigserve.cli.flags > docs/flags.md"
     names = [f.name for f in dataclasses.fields(ServerConfig)] + list(NOT_IMPLEMENTED)
     assert set(SUPPORTED) == {f.name for f in dataclasses.fields(ServerConfig)}
     for name in names:
         assert f"`--{name}`" in text, name
+
+
+def test_bad_grpc_channel_arguments_fail_at_start(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_serve_flags(["--model_base_path=/m", "--grpc_channel_arguments=novalue"])
+    assert "grpc_channel_arguments" in capsys.readouterr().err
