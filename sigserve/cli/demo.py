@@ -16,30 +16,6 @@ def cache_dir() -> Path:
     return Path(root) / "demo" / DEMO_MODEL
 
 
-def build_demo_model(base_path: Path) -> Path:
-    """Write version 1 of the demo model (y = 0.5 * x + 2) under ``base_path``, once."""
-    version_dir = base_path / "1"
-    if (version_dir / "saved_model.pb").is_file():
-        return version_dir
-    import tensorflow as tf
-
-    class HalfPlusTwo(tf.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.a = tf.Variable(0.5)
-            self.b = tf.Variable(2.0)
-
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
-        def predict(self, x: tf.Tensor) -> dict[str, tf.Tensor]:
-            return {"y": self.a * x + self.b}
-
-    module = HalfPlusTwo()
-    tmp = base_path / ".1.tmp"
-    tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.predict})
-    tmp.rename(version_dir)  # a version appears whole, never half-written
-    return version_dir
-
-
 def _run(args: argparse.Namespace) -> int:
     from sigserve.cli.main import run_server
     from sigserve.config import ServerConfig
@@ -47,7 +23,9 @@ def _run(args: argparse.Namespace) -> int:
     base_path = cache_dir()
     base_path.mkdir(parents=True, exist_ok=True)
     print(f"Building the demo model in {base_path} ...", flush=True)
-    build_demo_model(base_path)
+    from sigserve.tools import demo_model
+
+    demo_model.build(str(base_path))
     config = ServerConfig(
         model_name=DEMO_MODEL,
         model_base_path=str(base_path),
