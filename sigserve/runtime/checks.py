@@ -13,29 +13,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from sigserve.codecs.dtypes import numpy_dtype
+from sigserve.codecs.dtypes import TF_TYPE_NAME as _TF_TYPE_NAME
+from sigserve.codecs.dtypes import numpy_dtype, tf_dtype
 from sigserve.errors import invalid_argument
 from sigserve.types import SignatureInfo, TensorInfo
-
-# TensorFlow's DataTypeString names, used in its "Expects arg[i] ..." message.
-_TF_TYPE_NAME = {
-    "DT_FLOAT": "float",
-    "DT_DOUBLE": "double",
-    "DT_HALF": "half",
-    "DT_BFLOAT16": "bfloat16",
-    "DT_INT8": "int8",
-    "DT_INT16": "int16",
-    "DT_INT32": "int32",
-    "DT_INT64": "int64",
-    "DT_UINT8": "uint8",
-    "DT_UINT16": "uint16",
-    "DT_UINT32": "uint32",
-    "DT_UINT64": "uint64",
-    "DT_BOOL": "bool",
-    "DT_STRING": "string",
-    "DT_COMPLEX64": "complex64",
-    "DT_COMPLEX128": "complex128",
-}
 
 
 def check_inputs(
@@ -70,8 +51,6 @@ def _check_one(index: int, name: str, info: TensorInfo, array: np.ndarray) -> np
 
 
 def _tf_name_of(array: np.ndarray) -> str:
-    from sigserve.codecs.dtypes import tf_dtype
-
     try:
         return _TF_TYPE_NAME.get(tf_dtype(array), str(array.dtype))
     except Exception:
