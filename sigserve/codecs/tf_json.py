@@ -69,8 +69,10 @@ def debug_string(value: Any) -> str:
     """A JSON value in an error message, cut at 256 bytes as TF Serving does."""
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
-    except (TypeError, ValueError, RecursionError):
+    except (TypeError, ValueError):
         text = repr(value)
+    except RecursionError:
+        text = "<a value nested too deeply to print>"
     return text[:256]
 
 
@@ -120,6 +122,9 @@ def decode_b64(value: Any) -> bytes:
 
 
 # ------------------------------------------------------------ JSON -> tensor
+
+
+MAX_RANK = 64  # numpy's limit; TensorFlow allows 254, no model uses that many
 
 
 def dense_shape(value: Any) -> list[int]:
@@ -176,6 +181,11 @@ _INTS = {"DT_INT8", "DT_INT16", "DT_INT32", "DT_INT64", "DT_UINT8", "DT_UINT16",
 def to_tensor(value: Any, dtype: str) -> np.ndarray:
     """A JSON value (scalar or nested lists) as a numpy array of TF dtype ``dtype``."""
     shape = dense_shape(value)
+    if len(shape) > MAX_RANK:
+        raise invalid_argument(
+            f"JSON value nested {len(shape)} lists deep: tensors of rank above {MAX_RANK} "
+            "are not supported"
+        )
     leaves: list[Any] = []
     _flatten(value, shape, 0, leaves)
     kinds = set(map(type, leaves))

@@ -1,0 +1,222 @@
+"""TF Serving's predict JSON: decoding, encoding, round trips, and random bodies."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sigserve.codecs.tf_json import (
+    Format,
+    decode_predict_request,
+    decode_predict_response,
+    encode_error,
+    encode_predict_request,
+    encode_predict_response,
+)
+from sigserve.errors import Code, ServingError
+from sigserve.types import TensorInfo
+
+X = {"x": TensorInfo("DT_FLOAT", (-1, 2))}
+TWO = {"a": TensorInfo("DT_INT64", (-1,)), "s": TensorInfo("DT_STRING", (-1,))}
+
+
+def infos(spec: dict[str, TensorInfo]):
+    return lambda signature: spec
+
+
+def decode(body: object, spec: dict[str, TensorInfo] = X):
+    text = body if isinstance(body, str) else json.dumps(body)
+    return decode_predict_request(text, infos(spec))
+
+
+def error_of(body: object, spec: dict[str, TensorInfo] = X) -> str:
+    with pytest.raises(ServingError) as e:
+        decode(body, spec)
+    assert e.value.code == Code.INVALID_ARGUMENT
+    return e.value.message
+
+
+def test_row_format_single_unnamed_input() -> None:
+    request = decode({"instances": [[1, 2.5], [3, 4]]})
+    assert request.format is Format.ROW
+    assert request.inputs["x"].dtype == np.float32
+    assert request.inputs["x"].tolist() == [[1.0, 2.5], [3.0, 4.0]]
+
+
+def test_row_format_named_inputs_with_b64() -> None:
+    body = {"instances": [{"a": 1, "s": {"b64": "AP8="}}, {"a": 2**62, "s": "héllo"}]}
+    request = decode(body, TWO)
+    assert request.inputs["a"].tolist() == [1, 2**62]
+    assert request.inputs["s"].tolist() == [b"\x00\xff", "héllo".encode()]
+
+
+def test_columnar_format_and_signature_name() -> None:
+    seen = []
+    request = decode_predict_request(
+        '{"signature_name": "sig", "inputs": {"a": [9007199254740993], "s": ["z"]}}',
+        lambda name: seen.append(name) or TWO,
+    )
+    assert seen == ["sig"]
+    assert request.format is Format.COLUMNAR
+    assert request.inputs["a"].tolist() == [9007199254740993]  # 2**53 + 1, exact
+
+
+def test_nan_and_infinity_literals_are_read() -> None:
+    request = decode('{"inputs": [[NaN, Infinity], [-Infinity, 1]]}')
+    values = request.inputs["x"]
+    assert math.isnan(values[0, 0]) and values[0, 1] == math.inf and values[1, 0] == -math.inf
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("", "The document is empty"),
+        ("{", "JSON Parse error"),
+        ([1], "Is not object"),
+        ({"instances": [[1, 2]], "inputs": [[1, 2]]}, "expecting only one of"),
+        ({"foo": 1}, "Missing 'inputs' or 'instances' key"),
+        ({"instances": 5}, "Expecting 'instances' to be an list/array"),
+        ({"instances": []}, "No values in 'instances' array"),
+        ({"instances": [[1, 2], [3]]}, "Failed to process element: 1"),
+        ({"instances": [["a", 1]]}, "is not of expected type: float"),
+        ({"instances": [[True, 1]]}, "is not of expected type: float"),
+        ({"signature_name": 3, "instances": [[1, 2]]}, "'signature_name' key must be a string"),
+        ({"inputs": [[1, 2], [3, [4]]]}, "Encountered list at unexpected"),
+        ({"inputs": {"y": [[1, 2]]}}, "Missing named input: x"),
+    ],
+)
+def test_bad_bodies_get_tf_serving_messages(body: object, needle: str) -> None:
+    assert needle in error_of(body)
+
+
+def test_int_range_and_type_errors() -> None:
+    spec = {"i": TensorInfo("DT_INT8", (-1,))}
+    assert "is not of expected type: int8" in error_of({"inputs": [1, 300]}, spec)
+    assert "is not of expected type: int8" in error_of({"inputs": [1.5]}, spec)
+    spec = {"u": TensorInfo("DT_UINT64", (-1,))}
+    assert decode({"inputs": [2**64 - 1]}, spec).inputs["u"].tolist() == [2**64 - 1]
+    assert "uint64" in error_of({"inputs": [-1]}, spec)
+
+
+def test_named_row_keys_must_match() -> None:
+    message = error_of({"instances": [{"a": 1}]}, TWO)
+    assert "keys must be equal to: a,s" in message
+    assert "does not have named input: b" in error_of({"instances": [{"b": 1}]}, TWO)
+    assert "plain list" in error_of({"instances": [1]}, TWO)
+
+
+def test_encode_one_output_row_and_columnar() -> None:
+    y = np.array([[0.1], [3.0]], np.float32)
+    assert encode_predict_response({"y": y}, Format.ROW) == b'{"predictions":[[0.1],[3.0]]}'
+    assert encode_predict_response({"y": y}, Format.COLUMNAR) == b'{"outputs":[[0.1],[3.0]]}'
+    assert encode_predict_response({"y": np.float32(2.5)}, Format.COLUMNAR) == b'{"outputs":2.5}'
+
+
+def test_float32_text_follows_tf_serving() -> None:
+    body = encode_predict_response({"y": np.array([0.1, 0.123456789, 1e30], np.float32)},
+                                   Format.COLUMNAR)  # fmt: skip
+    values = json.loads(body)["outputs"]
+    assert values[0] == 0.1  # %.6g reads back to the same float32
+    assert values[1] == 0.123456791  # %.9g otherwise
+    assert np.float32(values[2]) == np.float32(1e30)
+
+
+def test_encode_several_outputs() -> None:
+    outputs = {"a": np.array([1, 2], np.int64), "b": np.array([[True], [False]])}
+    row = json.loads(encode_predict_response(outputs, Format.ROW))
+    assert row == {"predictions": [{"a": 1, "b": [True]}, {"a": 2, "b": [False]}]}
+    col = json.loads(encode_predict_response(outputs, Format.COLUMNAR))
+    assert col == {"outputs": {"a": [1, 2], "b": [[True], [False]]}}
+    with pytest.raises(ServingError, match="inconsistent batch size"):
+        encode_predict_response({"a": np.zeros(2), "b": np.zeros(3)}, Format.ROW)
+    with pytest.raises(ServingError, match="has no shape information"):
+        encode_predict_response({"a": np.float32(1)}, Format.ROW)
+
+
+def test_bytes_outputs_and_special_floats() -> None:
+    outputs = {
+        "img_bytes": np.array([b"\xff\x00"], object),
+        "text": np.array([b"ok", b"\xfe"], object).reshape(2)[:1],
+        "f": np.array([np.nan], np.float32),
+    }
+    body = encode_predict_response(outputs, Format.COLUMNAR)
+    assert b"NaN" in body and b"null" not in body
+    out = json.loads(body)["outputs"]
+    assert out["img_bytes"] == [{"b64": base64.b64encode(b"\xff\x00").decode()}]
+    assert out["text"] == ["ok"]
+    assert encode_error('say "x"') == b'{"error":"say \\"x\\""}'
+
+
+DTYPES = {
+    "DT_FLOAT": st.floats(width=32, allow_nan=False),
+    "DT_DOUBLE": st.floats(allow_nan=False),
+    "DT_INT32": st.integers(-(2**31), 2**31 - 1),
+    "DT_INT64": st.integers(-(2**63), 2**63 - 1),
+    "DT_UINT64": st.integers(0, 2**64 - 1),
+    "DT_BOOL": st.booleans(),
+    "DT_STRING": st.binary(max_size=8),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), dtype=st.sampled_from(sorted(DTYPES)), rows=st.integers(1, 4))
+def test_client_and_server_codecs_round_trip(data: st.DataObject, dtype: str, rows: int) -> None:
+    values = data.draw(st.lists(DTYPES[dtype], min_size=rows, max_size=rows))
+    from sigserve.codecs.dtypes import numpy_dtype
+
+    array = np.array(values, dtype=numpy_dtype(dtype))
+    spec = {"v": TensorInfo(dtype, (-1,))}
+    request = decode_predict_request(encode_predict_request({"v": array}), infos(spec))
+    np.testing.assert_array_equal(request.inputs["v"], array)
+    for fmt in Format:
+        answer = decode_predict_response(encode_predict_response({"v": array}, fmt))
+        expected = array.astype(np.float32) if dtype == "DT_FLOAT" else array
+        got = np.asarray(answer)
+        if dtype == "DT_FLOAT":
+            got = got.astype(np.float32)
+        np.testing.assert_array_equal(got.reshape(expected.shape), expected)
+
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["instances", "inputs", "x", "a", "s", "b64",
+                                       "signature_name"]), inner, max_size=3),
+    max_leaves=16,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=json_like, spec=st.sampled_from([X, TWO]))
+def test_random_documents_never_raise_anything_but_serving_errors(body: object, spec) -> None:
+    try:
+        decode_predict_request(json.dumps(body), infos(spec))
+    except ServingError as e:
+        assert e.code in (Code.INVALID_ARGUMENT, Code.UNIMPLEMENTED)
+        assert e.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.binary(max_size=64))
+def test_random_bytes_never_raise_anything_but_serving_errors(raw: bytes) -> None:
+    try:
+        decode_predict_request(raw, infos(X))
+    except ServingError as e:
+        assert e.code == Code.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize("depth", [70, 990, 1020])
+@pytest.mark.parametrize(
+    "template",
+    ['{"inputs": %s}', '{"inputs": [1, %s]}', '{"instances": [{"x": %s}]}',
+     '{"signature_name": %s}', '{"instances": [[1, 2], %s]}'],
+)  # fmt: skip
+def test_deep_nesting_is_a_clear_error(depth: int, template: str) -> None:
+    body = template % ("[" * depth + "]" * depth)
+    assert error_of(body)
