@@ -9,7 +9,7 @@ import grpc
 import numpy as np
 
 from sigserve import protos
-from sigserve.codecs import tensor_proto
+from sigserve.codecs import dtypes, tensor_proto
 from sigserve.errors import Code, ServingError
 
 
@@ -27,6 +27,7 @@ class GrpcClient:
         self._channel = grpc.insecure_channel(target, options=options or [])
         self._predict = protos.prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         self._models = protos.model_service_pb2_grpc.ModelServiceStub(self._channel)
+        self._dtypes: dict[tuple[Any, ...], dict[str, str]] = {}
 
     def close(self) -> None:
         self._channel.close()
@@ -50,10 +51,14 @@ class GrpcClient:
         """Outputs as numpy: one array for one output, else a dict by output name."""
         request = protos.predict_pb2.PredictRequest()
         _fill_spec(request.model_spec, model, signature_name, version, label)
+        dtypes = self._input_dtypes(model, signature_name, version, label)
         if not isinstance(inputs, Mapping):
-            inputs = {self._only_input(model, signature_name, version, label): inputs}
+            if len(dtypes) != 1:
+                raise ValueError("name the inputs: the signature does not have exactly one input")
+            inputs = {next(iter(dtypes)): inputs}
         for name, value in inputs.items():
-            request.inputs[name].CopyFrom(tensor_proto.from_numpy(np.asarray(value)))
+            array = _like_signature(np.asarray(value), dtypes.get(name))
+            request.inputs[name].CopyFrom(tensor_proto.from_numpy(array))
         request.output_filter.extend(output_filter or [])
         response = self._call(self._predict.Predict, request)
         outputs = {k: tensor_proto.to_numpy(v) for k, v in response.outputs.items()}
@@ -88,20 +93,40 @@ class GrpcClient:
         _fill_spec(request.model_spec, model, None, version, label)
         return self._call(self._models.GetModelStatus, request)
 
-    def _only_input(
+    def _input_dtypes(
         self, model: str, signature_name: str | None, version: int | None, label: str | None
-    ) -> str:
-        signatures = self.metadata(model, version=version, label=label)
-        signature = signatures.get(signature_name or "serving_default")
-        if signature is None or len(signature.inputs) != 1:
-            raise ValueError("name the inputs: the signature does not have exactly one input")
-        return next(iter(signature.inputs))
+    ) -> dict[str, str]:
+        """The signature's input dtypes (DT_* names), asked once per model spec."""
+        key = (model, signature_name or "serving_default", version, label)
+        if key not in self._dtypes:
+            signature = self.metadata(model, version=version, label=label).get(key[1])
+            inputs = signature.inputs.items() if signature is not None else []
+            self._dtypes[key] = {n: dtypes.NAME.get(i.dtype, "DT_INVALID") for n, i in inputs}
+        return self._dtypes[key]
 
     def _call(self, method: Any, request: Any) -> Any:
         try:
             return method(request, timeout=self.timeout)
         except grpc.RpcError as e:
             raise ServingError(Code[e.code().name], e.details() or "") from None
+
+
+def _like_signature(array: np.ndarray, dtype: str | None) -> np.ndarray:
+    """Cast to the signature's dtype when that loses nothing a JSON client would keep
+    (float64 -> float32, int64 -> int32 with the values in range), as REST does."""
+    if dtype is None or dtype == "DT_STRING" or array.dtype.kind in "OSU":
+        return array
+    try:
+        target = dtypes.numpy_dtype(dtype)
+    except ServingError:
+        return array
+    if array.dtype == target or not np.can_cast(array.dtype, target, "same_kind"):
+        return array
+    if target.kind in "iu":
+        info = np.iinfo(target)
+        if array.size and (array.min() < info.min or array.max() > info.max):
+            return array
+    return array.astype(target)
 
 
 def _fill_spec(
