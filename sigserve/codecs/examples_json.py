@@ -12,11 +12,17 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import numpy as np
 import orjson
 
 from sigserve import protos
-from sigserve.codecs.tf_json import debug_string, decode_b64, is_b64, json_type, parse_json
+from sigserve.codecs.tf_json import (
+    debug_string,
+    decode_b64,
+    float32_value,
+    is_b64,
+    json_type,
+    parse_json,
+)
 from sigserve.errors import invalid_argument
 
 _KIND_NAME = {"bytes_list": "bytes", "float_list": "float", "int64_list": "int64"}
@@ -112,7 +118,7 @@ def decode_examples_request(body: bytes | str) -> tuple[str, Any]:
 def encode_classification_result(result: Any) -> bytes:
     """``{"results": [[[label, score], ...], ...]}``."""
     rows = [
-        [[c.label, _float32(c.score)] for c in classification.classes]
+        [[c.label, float32_value(c.score)] for c in classification.classes]
         for classification in result.classifications
     ]
     return orjson.dumps({"results": rows})
@@ -122,13 +128,7 @@ def encode_regression_result(result: Any) -> bytes:
     """``{"results": [value, ...]}``."""
     if not result.regressions:
         raise invalid_argument("empty RegressionResult")
-    return orjson.dumps({"results": [_float32(r.value) for r in result.regressions]})
-
-
-def _float32(value: float) -> float:
-    """A float32 proto value as TF Serving writes it (%.6g when exact, else %.9g)."""
-    short = float(f"{value:.6g}")
-    return short if np.float32(short) == np.float32(value) else float(f"{value:.9g}")
+    return orjson.dumps({"results": [float32_value(r.value) for r in result.regressions]})
 
 
 # ------------------------------------------------------------- client side

@@ -178,14 +178,22 @@ _INTS = {"DT_INT8", "DT_INT16", "DT_INT32", "DT_INT64", "DT_UINT8", "DT_UINT16",
          "DT_UINT32", "DT_UINT64"}  # fmt: skip
 
 
-def to_tensor(value: Any, dtype: str) -> np.ndarray:
-    """A JSON value (scalar or nested lists) as a numpy array of TF dtype ``dtype``."""
+def to_tensor(value: Any, dtype: str, *, has_bools: bool = True) -> np.ndarray:
+    """A JSON value (scalar or nested lists) as a numpy array of TF dtype ``dtype``.
+
+    ``has_bools=False`` promises the document holds no ``true``/``false``: then a
+    dense numeric value takes numpy's C path; anything else takes the checked one.
+    """
     shape = dense_shape(value)
     if len(shape) > MAX_RANK:
         raise invalid_argument(
             f"JSON value nested {len(shape)} lists deep: tensors of rank above {MAX_RANK} "
             "are not supported"
         )
+    if not has_bools and (dtype in _FLOATS or dtype in _INTS):
+        fast = _numeric_fast_path(value, shape, dtype)
+        if fast is not None:
+            return fast
     leaves: list[Any] = []
     _flatten(value, shape, 0, leaves)
     kinds = set(map(type, leaves))
@@ -228,15 +236,33 @@ def to_tensor(value: Any, dtype: str) -> np.ndarray:
         raise _type_error(bad, dtype) from None
 
 
+def _numeric_fast_path(value: Any, shape: list[int], dtype: str) -> np.ndarray | None:
+    """numpy's own conversion, when it provably agrees with the checked path."""
+    try:
+        array = np.array(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if list(array.shape) != shape or array.dtype.kind not in ("fiu" if dtype in _FLOATS else "iu"):
+        return None
+    target = numpy_dtype(dtype)
+    if target.kind in "iu" and array.size:
+        info = np.iinfo(target)
+        if array.min() < info.min or array.max() > info.max:
+            return None
+    if dtype == "DT_BFLOAT16":
+        return array.astype(np.float32).astype(target)
+    return array.astype(target, copy=False)
+
+
 def _fits(value: int, dtype: np.dtype) -> bool:
     info = np.iinfo(dtype)
     return info.min <= value <= info.max
 
 
-def _stack(name: str, items: list[Any], dtype: str) -> np.ndarray:
+def _stack(name: str, items: list[Any], dtype: str, has_bools: bool) -> np.ndarray:
     """Row format: one JSON value per instance, batched along a new first dimension."""
     try:
-        return to_tensor(items, dtype)
+        return to_tensor(items, dtype, has_bools=has_bools)
     except ServingError:
         pass  # find the instance at fault, and say it the way TF Serving does
     first_size: int | None = None
@@ -272,7 +298,9 @@ def _shape(shape: list[int]) -> str:
     return "[" + ",".join(str(d) for d in shape) + "]"
 
 
-def _rows(instances: list[Any], infos: Mapping[str, TensorInfo]) -> dict[str, np.ndarray]:
+def _rows(
+    instances: list[Any], infos: Mapping[str, TensorInfo], has_bools: bool
+) -> dict[str, np.ndarray]:
     def is_object(value: Any) -> bool:
         return isinstance(value, dict) and not is_b64(value)
 
@@ -288,7 +316,7 @@ def _rows(instances: list[Any], infos: Mapping[str, TensorInfo]) -> dict[str, np
                     f"Expecting value/list but got object at item {index} of input list"
                 )
         name, info = next(iter(infos.items()))
-        return {name: _stack("", instances, info.dtype)}
+        return {name: _stack("", instances, info.dtype, has_bools)}
     names = sorted(infos)
     columns: dict[str, list[Any]] = {name: [] for name in names}
     for index, item in enumerate(instances):
@@ -303,10 +331,12 @@ def _rows(instances: list[Any], infos: Mapping[str, TensorInfo]) -> dict[str, np
                 f"Failed to process element: {index} of 'instances' list. JSON object: "
                 f"{debug_string(item)} keys must be equal to: {','.join(names)}"
             )
-    return {name: _stack(name, columns[name], infos[name].dtype) for name in names}
+    return {name: _stack(name, columns[name], infos[name].dtype, has_bools) for name in names}
 
 
-def _columns(inputs: Any, infos: Mapping[str, TensorInfo]) -> dict[str, np.ndarray]:
+def _columns(
+    inputs: Any, infos: Mapping[str, TensorInfo], has_bools: bool
+) -> dict[str, np.ndarray]:
     if not isinstance(inputs, dict) or is_b64(inputs):
         if len(infos) > 1:
             raise invalid_argument(
@@ -314,12 +344,12 @@ def _columns(inputs: Any, infos: Mapping[str, TensorInfo]) -> dict[str, np.ndarr
                 "tensors required as per tensorinfo_map"
             )
         name, info = next(iter(infos.items()))
-        return {name: to_tensor(inputs, info.dtype)}
+        return {name: to_tensor(inputs, info.dtype, has_bools=has_bools)}
     tensors = {}
     for name in sorted(infos):
         if name not in inputs:
             raise invalid_argument(f"Missing named input: {name} in 'inputs' object.")
-        tensors[name] = to_tensor(inputs[name], infos[name].dtype)
+        tensors[name] = to_tensor(inputs[name], infos[name].dtype, has_bools=has_bools)
     return tensors
 
 
@@ -334,6 +364,8 @@ def decode_predict_request(body: bytes | str, input_info: InputInfo) -> PredictR
         raise invalid_argument(
             f"Failed to get input map for signature: {signature_name or 'DEFAULT'}"
         )
+    raw = body.encode("utf-8", "replace") if isinstance(body, str) else body
+    has_bools = b"true" in raw or b"false" in raw
     has_instances, has_inputs = "instances" in doc, "inputs" in doc
     if has_instances and has_inputs:
         raise invalid_argument(
@@ -350,25 +382,80 @@ def decode_predict_request(body: bytes | str, input_info: InputInfo) -> PredictR
             raise invalid_argument(
                 f"JSON Value: {debug_string(doc)} No values in 'instances' array"
             )
-        return PredictRequest(signature_name, _rows(instances, infos), Format.ROW)
+        return PredictRequest(signature_name, _rows(instances, infos, has_bools), Format.ROW)
     if has_inputs:
-        return PredictRequest(signature_name, _columns(doc["inputs"], infos), Format.COLUMNAR)
+        inputs = _columns(doc["inputs"], infos, has_bools)
+        return PredictRequest(signature_name, inputs, Format.COLUMNAR)
     raise invalid_argument("Missing 'inputs' or 'instances' key")
 
 
 # ------------------------------------------------------------ tensor -> JSON
 
 
+def _round_significant(values: np.ndarray, digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """``float("%.{digits}g" % v)`` for each value, computed with numpy.
+
+    Rounds ``v * 10**k`` to an integer and divides by ``10**k`` exactly: for
+    ``|k| <= 22`` both powers are exact doubles, so the result is the double
+    nearest the decimal, as parsing the printed text gives. Returns the values
+    and a mask of those computed this way (the rest need the slow path).
+    """
+    exponent = np.floor(np.log10(np.abs(values)))
+    for _ in range(2):  # log10 may be one off next to a power of ten
+        power = (digits - 1 - exponent).astype(np.int64)
+        scaled = np.round(values * np.power(10.0, np.clip(power, -22, 22)))
+        too_big = np.abs(scaled) >= 10.0**digits
+        too_small = np.abs(scaled) < 10.0 ** (digits - 1)
+        if not (too_big.any() or too_small.any()):
+            break
+        exponent = exponent + too_big - too_small
+    safe = np.abs(power) <= 22
+    negative = power < 0
+    result = np.where(
+        negative,
+        scaled * np.power(10.0, np.clip(-power, 0, 22)),
+        scaled / np.power(10.0, np.clip(power, 0, 22)),
+    )
+    return result, safe
+
+
+_SMALL = 256
+
+
+def float32_value(value: float) -> float:
+    """A float32 as the double TF Serving's JSON text for it denotes (%.6g, else %.9g)."""
+    if value != value or value in (_INF, -_INF):
+        return value
+    short = float(f"{value:.6g}")
+    return short if np.float32(short) == np.float32(value) else float(f"{value:.9g}")
+
+
+_INF = float("inf")
+
+
 def _float32_display(values: np.ndarray) -> np.ndarray:
     """float32 values as the doubles TF Serving's text denotes (%.6g, else %.9g)."""
     wide = values.astype(np.float64)
-    short = np.char.mod("%.6g", wide).astype(np.float64)
-    exact = short.astype(np.float32) == values
-    if exact.all():
-        return short
-    long = np.char.mod("%.9g", wide[~exact]).astype(np.float64)
-    short[~exact] = long
-    return short
+    if wide.size <= _SMALL:  # numpy's per-call overhead outweighs a Python loop here
+        return np.array([float32_value(v) for v in wide.tolist()], dtype=np.float64)
+    out = wide.copy()
+    regular = np.isfinite(wide) & (wide != 0)
+    if not regular.any():
+        return out
+    v = wide[regular]
+    with np.errstate(all="ignore"):
+        short, safe_short = _round_significant(v, 6)
+        exact = short.astype(np.float32) == v.astype(np.float32)
+        long, safe_long = _round_significant(v, 9)
+    chosen = np.where(exact, short, long)
+    slow = ~np.where(exact, safe_short, safe_long)
+    if slow.any():  # |v| beyond 1e+-16 or so: let printf do it
+        text6 = np.char.mod("%.6g", v[slow]).astype(np.float64)
+        text9 = np.char.mod("%.9g", v[slow]).astype(np.float64)
+        chosen[slow] = np.where(text6.astype(np.float32) == v[slow].astype(np.float32),
+                                text6, text9)  # fmt: skip
+    out[regular] = chosen
+    return out
 
 
 def _jsonable(name: str, array: np.ndarray) -> tuple[Any, bool]:

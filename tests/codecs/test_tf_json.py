@@ -220,3 +220,38 @@ def test_random_bytes_never_raise_anything_but_serving_errors(raw: bytes) -> Non
 def test_deep_nesting_is_a_clear_error(depth: int, template: str) -> None:
     body = template % ("[" * depth + "]" * depth)
     assert error_of(body)
+
+
+def test_float32_text_matches_printf_on_random_bit_patterns() -> None:
+    from sigserve.codecs.tf_json import _float32_display
+
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 2**32, size=200_000, dtype=np.uint64).astype(np.uint32)
+    values = bits.view(np.float32)
+    values = values[np.isfinite(values)]
+    values = np.concatenate([values, np.float32([0.1, 1.0, 999999.9, 1e-45, 3.4e38, -0.0, 0.0])])
+    expected = np.array(
+        [float(f"{v:.6g}") if np.float32(float(f"{v:.6g}")) == v else float(f"{v:.9g}")
+         for v in values.astype(np.float64)]
+    )  # fmt: skip
+    np.testing.assert_array_equal(_float32_display(values), expected)
+    for i in range(0, 2000, 100):  # the small-array path agrees too
+        np.testing.assert_array_equal(_float32_display(values[i : i + 7]), expected[i : i + 7])
+
+
+def test_fast_and_checked_paths_agree() -> None:
+    from sigserve.codecs.tf_json import to_tensor
+
+    for value, dtype in [
+        ([[1, 2.5], [3, 4]], "DT_FLOAT"), ([[1, 2], [3, 4]], "DT_INT8"),
+        ([2**63 - 1, -(2**63)], "DT_INT64"), ([2**64 - 1, 0], "DT_UINT64"),
+        ([1.5, 2], "DT_DOUBLE"), (3, "DT_INT32"), ([], "DT_FLOAT"),
+    ]:  # fmt: skip
+        fast = to_tensor(value, dtype, has_bools=False)
+        checked = to_tensor(value, dtype, has_bools=True)
+        assert fast.dtype == checked.dtype and fast.shape == checked.shape
+        np.testing.assert_array_equal(fast, checked)
+    for value, dtype in [([300], "DT_INT8"), ([1.5], "DT_INT32"), ([-1], "DT_UINT8"),
+                         ([[1], [2, 3]], "DT_FLOAT"), (["1"], "DT_FLOAT")]:  # fmt: skip
+        with pytest.raises(ServingError):
+            to_tensor(value, dtype, has_bools=False)
