@@ -36,6 +36,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def unused_port() -> Callable[[], int]:
+    """A function giving a free loopback port."""
+    return free_port
+
+
 @dataclass
 class ServerProcess:
     process: subprocess.Popen[str]
