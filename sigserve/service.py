@@ -81,28 +81,24 @@ class Service:
     async def classify(
         self, ref: ModelRef, signature_name: str, input: Any
     ) -> tuple[ResolvedSpec, Any]:
-        from sigserve.runtime import inference
-
-        key = signature_name or DEFAULT_SIGNATURE
-        handle, result = await self._run(
-            ref,
-            lambda h: inference.classify(
-                h.servable, key, input, check_method_name=self._check_method_name
-            ),
-        )
-        return ResolvedSpec(handle.name, handle.version, key), result
+        """A ``ClassificationResult`` for an ``Input`` of tf.Examples."""
+        return await self._on_examples("classify", ref, signature_name, input)
 
     async def regress(
         self, ref: ModelRef, signature_name: str, input: Any
     ) -> tuple[ResolvedSpec, Any]:
+        """A ``RegressionResult`` for an ``Input`` of tf.Examples."""
+        return await self._on_examples("regress", ref, signature_name, input)
+
+    async def _on_examples(
+        self, method: str, ref: ModelRef, signature_name: str, input: Any
+    ) -> tuple[ResolvedSpec, Any]:
         from sigserve.runtime import inference
 
+        run = getattr(inference, method)
         key = signature_name or DEFAULT_SIGNATURE
         handle, result = await self._run(
-            ref,
-            lambda h: inference.regress(
-                h.servable, key, input, check_method_name=self._check_method_name
-            ),
+            ref, lambda h: run(h.servable, key, input, check_method_name=self._check_method_name)
         )
         return ResolvedSpec(handle.name, handle.version, key), result
 

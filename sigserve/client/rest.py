@@ -64,9 +64,11 @@ class Client:
         version: int | None = None,
         label: str | None = None,
     ) -> Any:
-        body = examples_json.encode_examples_request(examples, context, signature_name)
         url = model_url(self.url, model, version, label) + ":classify"
-        return examples_json.decode_classification_response(self._post(url, body))
+        body = self._post(
+            url, examples_json.encode_examples_request(examples, context, signature_name)
+        )
+        return examples_json.decode_classification_response(body)
 
     def regress(
         self,
@@ -78,9 +80,11 @@ class Client:
         version: int | None = None,
         label: str | None = None,
     ) -> Any:
-        body = examples_json.encode_examples_request(examples, context, signature_name)
         url = model_url(self.url, model, version, label) + ":regress"
-        return examples_json.decode_regression_response(self._post(url, body))
+        body = self._post(
+            url, examples_json.encode_examples_request(examples, context, signature_name)
+        )
+        return examples_json.decode_regression_response(body)
 
     def status(
         self, model: str, *, version: int | None = None, label: str | None = None
