@@ -10,7 +10,7 @@ import numpy as np
 import orjson
 
 from sigserve.client.paths import model_url
-from sigserve.codecs import examples_json, tf_json
+from sigserve.codecs import examples_json, tf_json_client
 from sigserve.errors import Code, ServingError
 
 _CODE_BY_HTTP = {
@@ -49,8 +49,8 @@ class Client:
         label: str | None = None,
     ) -> np.ndarray | dict[str, np.ndarray]:
         """Outputs as numpy: one array for one output, else a dict by output name."""
-        body = tf_json.encode_predict_request(_as_arrays(inputs), signature_name)
-        return tf_json.decode_predict_response(
+        body = tf_json_client.encode_predict_request(_as_arrays(inputs), signature_name)
+        return tf_json_client.decode_predict_response(
             self._post(model_url(self.url, model, version, label) + ":predict", body)
         )
 

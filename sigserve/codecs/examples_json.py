@@ -15,14 +15,8 @@ from typing import Any
 import orjson
 
 from sigserve import protos
-from sigserve.codecs.tf_json import (
-    debug_string,
-    decode_b64,
-    float32_value,
-    is_b64,
-    json_type,
-    parse_json,
-)
+from sigserve.codecs.json_floats import float32_value
+from sigserve.codecs.json_values import debug_string, decode_b64, is_b64, json_type, parse_json
 from sigserve.errors import invalid_argument
 
 _KIND_NAME = {"bytes_list": "bytes", "float_list": "float", "int64_list": "int64"}

@@ -11,14 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sigserve.codecs.json_floats import float32_display
+from sigserve.codecs.json_values import to_tensor
 from sigserve.codecs.tf_json import (
     Format,
     decode_predict_request,
-    decode_predict_response,
     encode_error,
-    encode_predict_request,
     encode_predict_response,
 )
+from sigserve.codecs.tf_json_client import decode_predict_response, encode_predict_request
 from sigserve.errors import Code, ServingError
 from sigserve.types import TensorInfo
 
@@ -223,8 +224,6 @@ def test_deep_nesting_is_a_clear_error(depth: int, template: str) -> None:
 
 
 def test_float32_text_matches_printf_on_random_bit_patterns() -> None:
-    from sigserve.codecs.tf_json import _float32_display
-
     rng = np.random.default_rng(7)
     bits = rng.integers(0, 2**32, size=200_000, dtype=np.uint64).astype(np.uint32)
     values = bits.view(np.float32)
@@ -234,14 +233,12 @@ def test_float32_text_matches_printf_on_random_bit_patterns() -> None:
         [float(f"{v:.6g}") if np.float32(float(f"{v:.6g}")) == v else float(f"{v:.9g}")
          for v in values.astype(np.float64)]
     )  # fmt: skip
-    np.testing.assert_array_equal(_float32_display(values), expected)
+    np.testing.assert_array_equal(float32_display(values), expected)
     for i in range(0, 2000, 100):  # the small-array path agrees too
-        np.testing.assert_array_equal(_float32_display(values[i : i + 7]), expected[i : i + 7])
+        np.testing.assert_array_equal(float32_display(values[i : i + 7]), expected[i : i + 7])
 
 
 def test_fast_and_checked_paths_agree() -> None:
-    from sigserve.codecs.tf_json import to_tensor
-
     for value, dtype in [
         ([[1, 2.5], [3, 4]], "DT_FLOAT"), ([[1, 2], [3, 4]], "DT_INT8"),
         ([2**63 - 1, -(2**63)], "DT_INT64"), ([2**64 - 1, 0], "DT_UINT64"),

@@ -1,0 +1,77 @@
+"""Floats as TF Serving writes them in JSON.
+
+TF Serving prints a float32 with ``%.6g`` when that reads back to the same
+float32, else with ``%.9g``. These functions give the double each such text
+denotes, so that a JSON writer printing the shortest form of that double writes
+the same number; large arrays take a vectorised path checked against printf.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _round_significant(values: np.ndarray, digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """``float("%.{digits}g" % v)`` for each value, computed with numpy.
+
+    Rounds ``v * 10**k`` to an integer and divides by ``10**k`` exactly: for
+    ``|k| <= 22`` both powers are exact doubles, so the result is the double
+    nearest the decimal, as parsing the printed text gives. Returns the values
+    and a mask of those computed this way (the rest need the slow path).
+    """
+    exponent = np.floor(np.log10(np.abs(values)))
+    for _ in range(2):  # log10 may be one off next to a power of ten
+        power = (digits - 1 - exponent).astype(np.int64)
+        scaled = np.round(values * np.power(10.0, np.clip(power, -22, 22)))
+        too_big = np.abs(scaled) >= 10.0**digits
+        too_small = np.abs(scaled) < 10.0 ** (digits - 1)
+        if not (too_big.any() or too_small.any()):
+            break
+        exponent = exponent + too_big - too_small
+    safe = np.abs(power) <= 22
+    negative = power < 0
+    result = np.where(
+        negative,
+        scaled * np.power(10.0, np.clip(-power, 0, 22)),
+        scaled / np.power(10.0, np.clip(power, 0, 22)),
+    )
+    return result, safe
+
+
+_SMALL = 256
+
+
+def float32_value(value: float) -> float:
+    """A float32 as the double TF Serving's JSON text for it denotes (%.6g, else %.9g)."""
+    if value != value or value in (_INF, -_INF):
+        return value
+    short = float(f"{value:.6g}")
+    return short if np.float32(short) == np.float32(value) else float(f"{value:.9g}")
+
+
+_INF = float("inf")
+
+
+def float32_display(values: np.ndarray) -> np.ndarray:
+    """float32 values as the doubles TF Serving's text denotes (%.6g, else %.9g)."""
+    wide = values.astype(np.float64)
+    if wide.size <= _SMALL:  # numpy's per-call overhead outweighs a Python loop here
+        return np.array([float32_value(v) for v in wide.tolist()], dtype=np.float64)
+    out = wide.copy()
+    regular = np.isfinite(wide) & (wide != 0)
+    if not regular.any():
+        return out
+    v = wide[regular]
+    with np.errstate(all="ignore"):
+        short, safe_short = _round_significant(v, 6)
+        exact = short.astype(np.float32) == v.astype(np.float32)
+        long, safe_long = _round_significant(v, 9)
+    chosen = np.where(exact, short, long)
+    slow = ~np.where(exact, safe_short, safe_long)
+    if slow.any():  # |v| beyond 1e+-16 or so: let printf do it
+        text6 = np.char.mod("%.6g", v[slow]).astype(np.float64)
+        text9 = np.char.mod("%.9g", v[slow]).astype(np.float64)
+        chosen[slow] = np.where(text6.astype(np.float32) == v[slow].astype(np.float32),
+                                text6, text9)  # fmt: skip
+    out[regular] = chosen
+    return out
