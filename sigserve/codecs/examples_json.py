@@ -15,8 +15,9 @@ from typing import Any
 import orjson
 
 from sigserve import protos
-from sigserve.codecs.json_floats import float32_value
+from sigserve.codecs.json_floats import decimal_text
 from sigserve.codecs.json_values import debug_string, decode_b64, is_b64, json_type, parse_json
+from sigserve.codecs.json_writer import Raw, SingleLine, write
 from sigserve.errors import invalid_argument
 
 _KIND_NAME = {"bytes_list": "bytes", "float_list": "float", "int64_list": "int64"}
@@ -34,7 +35,7 @@ def _unexpected(name: str, value: Any) -> Exception:
 
 
 def _add_value(value: Any, name: str, feature: Any) -> None:
-    kind = feature.WhichOneof("kind")
+    """One JSON value appended to a feature, with TF Serving's typing and checks, in its order."""
     if value is None or isinstance(value, list):
         raise _unexpected(name, value)
     if isinstance(value, bool):
@@ -42,22 +43,20 @@ def _add_value(value: Any, name: str, feature: Any) -> None:
     elif isinstance(value, dict):
         if not is_b64(value):
             raise _unexpected(name, value)
-        target, item = "bytes_list", decode_b64(value)
+        target, item = "bytes_list", value
     elif isinstance(value, str):
-        target, item = "bytes_list", value.encode("utf-8")
+        target, item = "bytes_list", value.encode("utf-8", "surrogateescape")
     elif isinstance(value, float):
         target, item = "float_list", value
     else:
-        if value >= 2**63:
-            raise invalid_argument(
-                f"Feature: {name} has uint64_t element. Only int64_t is supported."
-            )
-        if value < -(2**63):
-            target, item = "float_list", float(value)
-        else:
-            target, item = "int64_list", value
+        target, item = "int64_list", value
+    kind = feature.WhichOneof("kind")
     if kind is not None and kind != target:
         raise _kind_error(name, feature)
+    if isinstance(item, dict):
+        item = decode_b64(item)
+    elif target == "int64_list" and item >= 2**63:
+        raise invalid_argument(f"Feature: {name} has uint64_t element. Only int64_t is supported.")
     getattr(feature, target).value.append(item)
 
 
@@ -110,19 +109,22 @@ def decode_examples_request(body: bytes | str) -> tuple[str, Any]:
 
 
 def encode_classification_result(result: Any) -> bytes:
-    """``{"results": [[[label, score], ...], ...]}``."""
+    """``{"results": [[[label, score], ...], ...]}``, laid out as TF Serving writes it."""
+    if not result.classifications:
+        raise invalid_argument("Cannot convert empty ClassificationResults to JSON")
     rows = [
-        [[c.label, float32_value(c.score)] for c in classification.classes]
+        SingleLine([[c.label, Raw(decimal_text(c.score, True))] for c in classification.classes])
         for classification in result.classifications
     ]
-    return orjson.dumps({"results": rows})
+    return write({"results": rows})
 
 
 def encode_regression_result(result: Any) -> bytes:
-    """``{"results": [value, ...]}``."""
+    """``{"results": [value, ...]}``, laid out as TF Serving writes it."""
     if not result.regressions:
-        raise invalid_argument("empty RegressionResult")
-    return orjson.dumps({"results": [float32_value(r.value) for r in result.regressions]})
+        raise invalid_argument("Cannot convert empty RegressionResults to JSON")
+    values = [Raw(decimal_text(r.value, True)) for r in result.regressions]
+    return write({"results": SingleLine(values)})
 
 
 # ------------------------------------------------------------- client side

@@ -8,7 +8,10 @@ the same number; large arrays take a vectorised path checked against printf.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import orjson
 
 
 def _round_significant(values: np.ndarray, digits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,3 +78,61 @@ def float32_display(values: np.ndarray) -> np.ndarray:
                                 text6, text9)  # fmt: skip
     out[regular] = chosen
     return out
+
+
+def decimal_text(value: float, float32: bool) -> str:
+    """TF Serving's text for a float (``WriteDecimal``): ``%.6g``, else full precision.
+
+    Whole numbers get a trailing ``.0``; NaN and infinities are the bare
+    literals ``NaN``, ``Infinity`` and ``-Infinity``.
+    """
+    if value != value:
+        return "NaN"
+    if value in (_INF, -_INF):
+        return "Infinity" if value > 0 else "-Infinity"
+    text = f"{value:.6g}"
+    exact = np.float32(float(text)) == np.float32(value) if float32 else float(text) == value
+    if not exact:
+        text = f"{value:.9g}" if float32 else f"{value:.17g}"
+    if "." not in text and "e" not in text:
+        text += ".0"
+    return text
+
+
+def json_float_value(array: np.ndarray) -> Any:
+    """A float tensor as a value orjson writes with exactly TF Serving's text.
+
+    orjson prints the shortest text of a double; for the doubles that TF
+    Serving's ``%.6g`` texts denote, between 1e-4 and 1e6, that is the same
+    text. Other values (NaN, infinities, exponent forms, float64 values that
+    need 17 digits) become ``orjson.Fragment`` holding TF Serving's own text.
+    """
+    float32 = array.dtype != np.float64
+    display = float32_display(array.astype(np.float32).ravel()) if float32 else array.ravel()
+    with np.errstate(all="ignore"):
+        magnitude = np.abs(display)
+        plain = np.isfinite(display) & (
+            (magnitude == 0) | ((magnitude >= 1e-4) & (magnitude < 1e6))
+        )
+        if not float32 and plain.any():
+            plain &= _six_digits_suffice(display)
+    if plain.all():
+        return float(display[0]) if array.ndim == 0 else display.reshape(array.shape)
+    flat: list[Any] = display.tolist()
+    for index in np.flatnonzero(~plain).tolist():
+        flat[index] = orjson.Fragment(decimal_text(flat[index], float32))
+    if array.ndim == 0:
+        return flat[0]
+    holder = np.empty(len(flat), dtype=object)
+    holder[:] = flat
+    return holder.reshape(array.shape).tolist()
+
+
+def _six_digits_suffice(values: np.ndarray) -> np.ndarray:
+    """Whether ``%.6g`` reads back to each double (computed where that is safe)."""
+    nonzero = values != 0
+    result = ~nonzero
+    if nonzero.any():
+        rounded, safe = _round_significant(values[nonzero], 6)
+        result[nonzero] = safe & (rounded == values[nonzero])
+    return result

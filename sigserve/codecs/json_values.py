@@ -11,40 +11,61 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import orjson
 
+from sigserve.codecs import json_parser
 from sigserve.codecs.dtypes import TF_TYPE_NAME, numpy_dtype
+from sigserve.codecs.json_writer import debug_text
 from sigserve.errors import Code, ServingError, invalid_argument
 
 
 def parse_json(body: bytes | str) -> Any:
-    """The JSON document, read as TF Serving reads it (NaN/Infinity allowed)."""
+    """The JSON document, read as TF Serving reads it (rapidjson's rules and errors).
+
+    orjson reads almost every body; what it refuses (``NaN``, ``Infinity``,
+    deep nesting, text after the document, raw bytes) goes to slower parsers
+    that accept what rapidjson accepts and word errors as rapidjson does.
+    """
     if not body:
         raise invalid_argument("JSON Parse error: The document is empty")
     try:
         return orjson.loads(body)
-    except orjson.JSONDecodeError as fast_error:
-        try:  # the stdlib parser also reads NaN, Infinity and -Infinity
-            return json.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+    if b"\\ud" not in data.lower():  # the stdlib lets lone surrogates through
+        try:
+            return json.loads(data.decode("utf-8"), parse_int=_int, parse_float=_float)
         except (ValueError, RecursionError):
-            reason = str(fast_error).split(":", 1)[0]
-            raise invalid_argument(
-                f"JSON Parse error: {reason} at offset: {fast_error.pos}"
-            ) from None
+            pass
+    try:
+        return json_parser.parse(data)
+    except json_parser.ParseError as e:
+        raise invalid_argument(f"JSON Parse error: {e}") from None
+
+
+def _int(text: str) -> int | float:
+    value = int(text)
+    if json_parser.INT64_MIN <= value <= json_parser.UINT64_MAX:
+        return value
+    return _float(text)  # rapidjson keeps integers beyond 64 bits as doubles
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError("number too big for a double")
+    return value
 
 
 def debug_string(value: Any) -> str:
-    """A JSON value in an error message, cut at 256 bytes as TF Serving does."""
-    try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
-    except (TypeError, ValueError):
-        text = repr(value)
-    except RecursionError:
-        text = "<a value nested too deeply to print>"
-    return text[:256]
+    """A JSON value in an error message, as TF Serving quotes it (cut at 256 bytes)."""
+    return debug_text(value)
 
 
 def json_type(value: Any) -> str:
@@ -73,13 +94,11 @@ def decode_b64(value: Any) -> bytes:
         raise invalid_argument(
             f"JSON Value: {debug_string(value)} not formatted correctly for base64 data"
         )
-    try:
-        return base64.b64decode(value["b64"], validate=True)
+    text = value["b64"]
+    try:  # absl::Base64Unescape: the standard alphabet, padding optional
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
-        try:  # TF Serving (absl) also accepts web-safe base64
-            return base64.urlsafe_b64decode(value["b64"])
-        except (binascii.Error, ValueError):
-            raise invalid_argument("Unable to base64 decode") from None
+        raise invalid_argument("Unable to base64 decode") from None
 
 
 MAX_RANK = 64  # numpy's limit; TensorFlow allows 254, no model uses that many
@@ -96,7 +115,11 @@ def dense_shape(value: Any) -> list[int]:
     return shape
 
 
-def flatten(value: Any, shape: list[int], level: int, out: list[Any]) -> None:
+_Check = Callable[[Any], None]
+
+
+def flatten(value: Any, shape: list[int], level: int, out: list[Any], check: _Check) -> None:
+    """The leaves of a dense nested list, checked in document order as TF Serving does."""
     rank = len(shape)
     if not isinstance(value, list):
         if level != rank:
@@ -104,6 +127,7 @@ def flatten(value: Any, shape: list[int], level: int, out: list[Any]) -> None:
                 f"JSON Value: {debug_string(value)} found at incorrect level: {level + 1} "
                 f"in the JSON DOM. Expected at level: {rank}"
             )
+        check(value)
         out.append(value)
         return
     if level >= rank:
@@ -113,15 +137,8 @@ def flatten(value: Any, shape: list[int], level: int, out: list[Any]) -> None:
             f"Encountered list at unexpected size: {len(value)} at level: {level} "
             f"expected size: {shape[level]}"
         )
-    if level == rank - 1:
-        if any(type(v) is list for v in value):
-            raise invalid_argument(
-                f"Encountered list at unexpected level: {level + 1} expected < {rank}"
-            )
-        out.extend(value)
-        return
     for item in value:
-        flatten(item, shape, level + 1, out)
+        flatten(item, shape, level + 1, out, check)
 
 
 def _type_error(value: Any, dtype: str) -> ServingError:
@@ -134,6 +151,36 @@ def _type_error(value: Any, dtype: str) -> ServingError:
 _FLOATS = {"DT_FLOAT", "DT_DOUBLE", "DT_HALF", "DT_BFLOAT16"}
 _INTS = {"DT_INT8", "DT_INT16", "DT_INT32", "DT_INT64", "DT_UINT8", "DT_UINT16",
          "DT_UINT32", "DT_UINT64"}  # fmt: skip
+
+
+def _leaf_check(dtype: str) -> _Check:
+    """A check that a leaf is a JSON value of the kind ``dtype`` takes (TF's messages)."""
+    if dtype == "DT_STRING":
+        allowed: tuple[type, ...] = (str,)
+    elif dtype in _FLOATS:
+        allowed = (int, float)
+    elif dtype in _INTS:
+        allowed = (int,)
+    elif dtype == "DT_BOOL":
+        allowed = (bool,)
+    else:
+        allowed = ()
+
+    def check(leaf: Any) -> None:
+        if type(leaf) in allowed:
+            return
+        if isinstance(leaf, dict) and dtype == "DT_STRING":
+            decode_b64(leaf)  # raises TF Serving's base64 error when malformed
+            return
+        if not allowed:
+            raise ServingError(
+                Code.UNIMPLEMENTED,
+                f"Conversion of JSON Value: {debug_string(leaf)} to type: "
+                f"{TF_TYPE_NAME.get(dtype, dtype)}",
+            )
+        raise _type_error(leaf, dtype)
+
+    return check
 
 
 def to_tensor(value: Any, dtype: str, *, has_bools: bool = True) -> np.ndarray:
@@ -153,45 +200,24 @@ def to_tensor(value: Any, dtype: str, *, has_bools: bool = True) -> np.ndarray:
         if fast is not None:
             return fast
     leaves: list[Any] = []
-    flatten(value, shape, 0, leaves)
-    kinds = set(map(type, leaves))
+    flatten(value, shape, 0, leaves, _leaf_check(dtype))
     if dtype == "DT_STRING":
         data = np.empty(len(leaves), dtype=object)
         for i, leaf in enumerate(leaves):
             if type(leaf) is str:
-                data[i] = leaf.encode("utf-8")
-            elif isinstance(leaf, dict):
-                data[i] = decode_b64(leaf)
+                data[i] = leaf.encode("utf-8", "surrogateescape")
             else:
-                raise _type_error(leaf, dtype)
+                data[i] = decode_b64(leaf)
         return data.reshape(shape)
-    if dtype in _FLOATS:
-        allowed: tuple[type, ...] = (int, float)
-    elif dtype in _INTS:
-        allowed = (int,)
-    elif dtype == "DT_BOOL":
-        allowed = (bool,)
-    else:
-        raise ServingError(
-            Code.UNIMPLEMENTED,
-            f"Conversion of JSON Value: {debug_string(value)} to type: "
-            f"{TF_TYPE_NAME.get(dtype, dtype)}",
-        )
-    if not kinds <= set(allowed):
-        bad = next(leaf for leaf in leaves if type(leaf) not in allowed)
-        raise _type_error(bad, dtype)
     target = numpy_dtype(dtype)
-    try:
-        if dtype in _INTS and kinds:
-            return np.array(leaves, dtype=target).reshape(shape)
-        return (
-            np.array(leaves, dtype=target if dtype != "DT_BFLOAT16" else np.float32)
-            .astype(target, copy=False)
-            .reshape(shape)
-        )
-    except OverflowError:
-        bad = next(leaf for leaf in leaves if not _fits(leaf, target))
-        raise _type_error(bad, dtype) from None
+    if dtype in _INTS:
+        bad = next((leaf for leaf in leaves if not _fits(leaf, target)), None)
+        if bad is not None:
+            raise _type_error(bad, dtype)
+        return np.array(leaves, dtype=target).reshape(shape)
+    with np.errstate(over="ignore"):  # beyond float32 is infinity, as in TF Serving
+        wide = np.array(leaves, dtype=np.float64 if dtype == "DT_DOUBLE" else np.float32)
+        return wide.astype(target, copy=False).reshape(shape)
 
 
 def _numeric_fast_path(value: Any, shape: list[int], dtype: str) -> np.ndarray | None:
@@ -207,11 +233,12 @@ def _numeric_fast_path(value: Any, shape: list[int], dtype: str) -> np.ndarray |
         info = np.iinfo(target)
         if array.min() < info.min or array.max() > info.max:
             return None
-    if dtype == "DT_BFLOAT16":
-        return array.astype(np.float32).astype(target)
-    return array.astype(target, copy=False)
+    with np.errstate(over="ignore"):
+        if dtype == "DT_BFLOAT16":
+            return array.astype(np.float32).astype(target)
+        return array.astype(target, copy=False)
 
 
 def _fits(value: int, dtype: np.dtype) -> bool:
     info = np.iinfo(dtype)
-    return info.min <= value <= info.max
+    return bool(info.min <= value <= info.max)

@@ -5,25 +5,25 @@ or columnar ``inputs``) into numpy inputs typed by the signature;
 :func:`encode_predict_response` writes outputs as ``predictions`` / ``outputs``
 with TF Serving's shape rules. Conventions kept from TF Serving: ``{"b64": ...}``
 carries bytes; string outputs named ``*_bytes`` are written as ``{"b64": ...}``;
-NaN and infinities are the bare literals ``NaN``, ``Infinity``, ``-Infinity``.
-Beyond TF Serving: float16 and bfloat16 are accepted, and a non-UTF-8 string
-output is written as ``{"b64": ...}`` rather than as invalid JSON.
+NaN and infinities are the bare literals ``NaN``, ``Infinity``, ``-Infinity``;
+answers are laid out and numbers printed byte for byte as TF Serving does, and
+string outputs that are not UTF-8 are copied out raw, as TF Serving copies them.
+Beyond TF Serving: float16, bfloat16 and uint16 tensors are read and written.
 """
 
 from __future__ import annotations
 
 import base64
 import enum
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import orjson
 
-from sigserve.codecs.json_floats import float32_display
+from sigserve.codecs.json_floats import json_float_value
 from sigserve.codecs.json_values import debug_string, is_b64, parse_json, to_tensor
+from sigserve.codecs.json_writer import Block, SingleLine, render_block, write
 from sigserve.errors import ServingError, invalid_argument
 from sigserve.types import TensorInfo
 
@@ -52,79 +52,88 @@ def _signature_name(doc: dict[str, Any]) -> str:
     return name
 
 
-def _stack(name: str, items: list[Any], dtype: str, has_bools: bool) -> np.ndarray:
-    """Row format: one JSON value per instance, batched along a new first dimension."""
-    try:
-        return to_tensor(items, dtype, has_bools=has_bools)
-    except ServingError:
-        pass  # find the instance at fault, and say it the way TF Serving does
-    first_size: int | None = None
-    first_shape: list[int] | None = None
-    for index, item in enumerate(items):
-        try:
-            tensor = to_tensor(item, dtype)
-        except ServingError as e:
-            raise _element_error(index, name, e.message) from None
-        if first_shape is None:
-            first_size, first_shape = tensor.size, list(tensor.shape)
-        elif tensor.size != first_size:
-            raise _element_error(
-                index, name, f"Expecting tensor size: {first_size} but got: {tensor.size}"
-            )
-        elif list(tensor.shape) != first_shape:
-            raise _element_error(
-                index, name,
-                f"Expecting shape {_shape(first_shape)} but got: {_shape(list(tensor.shape))}",
-            )  # fmt: skip
-    raise invalid_argument(f"Failed to process 'instances' list for input {name}")
-
-
-def _element_error(index: int, name: str | None, message: str) -> ServingError:
-    key = f" key: {name}" if name else ""
-    return invalid_argument(
-        f"Failed to process element: {index}{key} of 'instances' list. "
-        f"Error: INVALID_ARGUMENT: {message}"
-    )
-
-
-def _shape(shape: list[int]) -> str:
-    return "[" + ",".join(str(d) for d in shape) + "]"
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict) and not is_b64(value)
 
 
 def _rows(
     instances: list[Any], infos: Mapping[str, TensorInfo], has_bools: bool
 ) -> dict[str, np.ndarray]:
-    def is_object(value: Any) -> bool:
-        return isinstance(value, dict) and not is_b64(value)
+    """Row format: each instance one slice of every input, batched along dimension 0.
 
-    if not is_object(instances[0]) and len(infos) > 1:
+    The whole batch is converted at once; when that fails, the instances are
+    walked one by one, as TF Serving walks them, to report its first error.
+    """
+    if not isinstance(instances[0], dict) and len(infos) > 1:
         raise invalid_argument(
             "instances is a plain list, but expecting list of objects as multiple input "
             "tensors required as per tensorinfo_map"
         )
-    if not is_object(instances[0]):
-        for index, item in enumerate(instances):
-            if is_object(item):
-                raise invalid_argument(
-                    f"Expecting value/list but got object at item {index} of input list"
-                )
-        name, info = next(iter(infos.items()))
-        return {name: _stack("", instances, info.dtype, has_bools)}
     names = sorted(infos)
-    columns: dict[str, list[Any]] = {name: [] for name in names}
+    try:
+        if _is_object(instances[0]):
+            if all(type(item) is dict and item.keys() == infos.keys() for item in instances):
+                return {
+                    name: to_tensor([item[name] for item in instances], infos[name].dtype,
+                                    has_bools=has_bools)
+                    for name in names
+                }  # fmt: skip
+        elif not any(_is_object(item) for item in instances):
+            name = next(iter(infos))
+            return {name: to_tensor(instances, infos[name].dtype, has_bools=has_bools)}
+    except ServingError:
+        pass
+    _first_row_error(instances, infos)
+    raise invalid_argument("Failed to process 'instances' list")  # not reached
+
+
+def _first_row_error(instances: list[Any], infos: Mapping[str, TensorInfo]) -> None:
+    """Raise the error TF Serving reports first for these instances."""
+    objects = _is_object(instances[0])
+    names = sorted(infos)
+    seen: dict[str, tuple[int, list[int]]] = {}
     for index, item in enumerate(instances):
-        if not is_object(item):
+        if objects and not _is_object(item):
             raise invalid_argument(f"Expecting object but got list at item {index} of input list")
-        for key, value in item.items():
-            if key not in infos:
-                raise _element_error(index, key, f"JSON object: does not have named input: {key}")
-            columns[key].append(value)
-        if set(item) != set(names):
+        if not objects and _is_object(item):
+            raise invalid_argument(
+                f"Expecting value/list but got object at item {index} of input list"
+            )
+        for key, value in item.items() if objects else [(next(iter(infos)), item)]:
+            try:
+                _check_instance_item(key, value, infos, seen)
+            except ServingError as e:
+                where = f"{index} key: {key}" if objects else str(index)
+                raise invalid_argument(
+                    f"Failed to process element: {where} of 'instances' list. "
+                    f"Error: {e.code.name}: {e.message}"
+                ) from None
+        if objects and set(item) != set(names):
             raise invalid_argument(
                 f"Failed to process element: {index} of 'instances' list. JSON object: "
                 f"{debug_string(item)} keys must be equal to: {','.join(names)}"
             )
-    return {name: _stack(name, columns[name], infos[name].dtype, has_bools) for name in names}
+
+
+def _check_instance_item(
+    name: str, value: Any, infos: Mapping[str, TensorInfo], seen: dict[str, tuple[int, list[int]]]
+) -> None:
+    if name not in infos:
+        raise invalid_argument(f"JSON object: does not have named input: {name}")
+    tensor = to_tensor(value, infos[name].dtype)
+    shape = list(tensor.shape)
+    if name not in seen:
+        seen[name] = (tensor.size, shape)
+        return
+    size, first_shape = seen[name]
+    if tensor.size != size:
+        raise invalid_argument(f"Expecting tensor size: {size} but got: {tensor.size}")
+    if shape != first_shape:
+        raise invalid_argument(f"Expecting shape {_shape(first_shape)} but got: {_shape(shape)}")
+
+
+def _shape(shape: list[int]) -> str:
+    return "[" + ",".join(str(d) for d in shape) + "]"
 
 
 def _columns(
@@ -182,96 +191,73 @@ def decode_predict_request(body: bytes | str, input_info: InputInfo) -> PredictR
     raise invalid_argument("Missing 'inputs' or 'instances' key")
 
 
-def _jsonable(name: str, array: np.ndarray) -> tuple[Any, bool]:
-    """A value orjson can write for ``array``, and whether it holds NaN or infinity."""
-    kind = array.dtype
-    if kind.kind in "OSU":
+def _output_value(name: str, array: np.ndarray) -> Any:
+    """An output as the writer takes it: a :class:`Block` for numbers, lists for strings."""
+    kind = array.dtype.kind
+    if kind in "OSU":
         as_bytes = name.endswith("_bytes")
         flat = [_string_value(v, as_bytes) for v in array.ravel().tolist()]
-        return np.array(flat, dtype=object).reshape(array.shape).tolist(), False
-    if kind.kind == "f" or kind.name == "bfloat16":
-        if kind == np.float64:
-            display = array
-        else:
-            display = float32_display(array.astype(np.float32).ravel()).reshape(array.shape)
-        finite = bool(np.isfinite(display).all())
-        return (display if finite else display.tolist()), not finite
-    if kind.kind == "c":
-        raise invalid_argument(f"Failed to write JSON value for tensor type: {kind}")
-    return array, False
+        holder = np.empty(len(flat), dtype=object)
+        holder[:] = flat
+        return holder.reshape(array.shape).tolist() if array.ndim else flat[0]
+    if kind == "f" or array.dtype.name == "bfloat16":
+        return Block(json_float_value(array))
+    if kind in "iub":
+        return Block(array.item() if array.ndim == 0 else np.ascontiguousarray(array))
+    raise invalid_argument(f"Failed to write JSON value for tensor type: {array.dtype.name}")
 
 
 def _string_value(value: Any, as_bytes: bool) -> Any:
     raw = value if isinstance(value, bytes) else str(value).encode("utf-8")
-    if not as_bytes:
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    return {"b64": base64.b64encode(raw).decode("ascii")}
+    if as_bytes:
+        return {"b64": base64.b64encode(raw).decode("ascii")}
+    return raw.decode("utf-8", "surrogateescape")  # TF Serving copies the bytes unchecked
 
 
-def _row(value: Any, index: int) -> Any:
-    item = value[index]
-    return item.item() if isinstance(item, np.generic) else item
-
-
-def dump(document: Any, special_floats: bool) -> bytes:
-    if not special_floats:
-        return orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
-    return json.dumps(_plain(document), allow_nan=True, separators=(",", ":")).encode()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def _item(value: Any, index: int) -> Any:
+    if isinstance(value, Block):
+        row = value.value[index]
+        return Block(row.item() if isinstance(row, np.ndarray) and row.ndim == 0 else row)
+    return value[index]
 
 
 def encode_predict_response(outputs: Mapping[str, np.ndarray], format: Format) -> bytes:
-    """Outputs as TF Serving's ``predictions`` (row) or ``outputs`` (columnar) JSON."""
+    """Outputs as TF Serving writes them: ``predictions`` (row) or ``outputs`` (columnar).
+
+    Byte for byte TF Serving's text: its pretty layout (rows on one line each),
+    its float text (``%.6g`` when that reads back, else full precision), output
+    names in sorted order.
+    """
     if not outputs:
         raise invalid_argument("Cannot convert empty tensor map to JSON")
-    converted = {}
-    special = False
-    for name, array in outputs.items():
-        array = np.asarray(array)
-        value, has_special = _jsonable(name, array)
-        converted[name] = (array.shape, value)
-        special = special or has_special
+    arrays = {name: np.asarray(outputs[name]) for name in sorted(outputs)}
     if format is Format.COLUMNAR:
-        if len(converted) == 1:
-            ((shape, value),) = converted.values()
-            return dump({"outputs": _scalar(shape, value)}, special)
-        return dump({"outputs": {k: _scalar(s, v) for k, (s, v) in converted.items()}}, special)
+        values = {name: _output_value(name, array) for name, array in arrays.items()}
+        if len(values) == 1:
+            return write({"outputs": next(iter(values.values()))})
+        return write({"outputs": values})
     batch = -1
-    for name, (shape, _) in converted.items():
-        if not shape:
+    for name, array in arrays.items():
+        if not array.shape:
             raise invalid_argument(f"Tensor name: {name} has no shape information ")
-        if batch >= 0 and shape[0] != batch:
+        if batch >= 0 and array.shape[0] != batch:
             raise invalid_argument(
-                f"Tensor name: {name} has inconsistent batch size: {shape[0]} expecting: {batch}"
+                f"Tensor name: {name} has inconsistent batch size: {array.shape[0]} "
+                f"expecting: {batch}"
             )
-        batch = shape[0]
-    if len(converted) == 1:
-        ((_, value),) = converted.values()
-        return dump({"predictions": value}, special)
-    rows = [{k: _row(v, i) for k, (_, v) in converted.items()} for i in range(batch)]
-    return dump({"predictions": rows}, special)
-
-
-def _scalar(shape: tuple[int, ...], value: Any) -> Any:
-    if shape == () and isinstance(value, np.ndarray):
-        return value.item()
-    return value
+        batch = array.shape[0]
+    values = {name: _output_value(name, array) for name, array in arrays.items()}
+    if len(values) == 1:
+        (value,) = values.values()
+        if isinstance(value, Block) and batch > 0:  # all rows in one go
+            text = render_block(value.value, 2, True)
+            return b'{\n    "predictions": ' + text[:-1] + b"\n    ]\n}"
+        rows = [SingleLine(_item(value, i)) for i in range(batch)]
+    else:
+        rows = [{k: SingleLine(_item(v, i)) for k, v in values.items()} for i in range(batch)]
+    return write({"predictions": rows})
 
 
 def encode_error(message: str) -> bytes:
-    """``{"error": "<message>"}``, TF Serving's error body."""
-    return orjson.dumps({"error": message})
+    """TF Serving's error body (``MakeJsonFromStatus``): ``{"error": "<message>"}``, pretty."""
+    return write({"error": message})

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import orjson
 
+from sigserve.codecs.json_floats import json_float_value
 from sigserve.codecs.json_values import (
     debug_string,
     decode_b64,
@@ -16,7 +18,7 @@ from sigserve.codecs.json_values import (
     is_b64,
     parse_json,
 )
-from sigserve.codecs.tf_json import Format, dump
+from sigserve.codecs.tf_json import Format
 from sigserve.errors import invalid_argument
 
 
@@ -29,9 +31,9 @@ def _client_value(array: np.ndarray) -> Any:
             else:
                 flat.append(str(item))
         return np.array(flat, dtype=object).reshape(array.shape).tolist()
-    if array.dtype.name == "bfloat16" or array.dtype == np.float16:
-        array = array.astype(np.float32)
-    return array.tolist()
+    if array.dtype.kind == "f" or array.dtype.name == "bfloat16":
+        return json_float_value(array)  # TF Serving's float text; NaN, Infinity as literals
+    return array.item() if array.ndim == 0 else np.ascontiguousarray(array)
 
 
 def encode_predict_request(
@@ -53,21 +55,32 @@ def encode_predict_request(
         doc["inputs"] = values if named else values[""]
     elif named:
         batch = next(iter(arrays.values())).shape[0]
-        doc["instances"] = [{k: v[i] for k, v in values.items()} for i in range(batch)]
+        doc["instances"] = [{k: _row(v, i) for k, v in values.items()} for i in range(batch)]
     else:
         doc["instances"] = values[""]
-    special = any(a.dtype.kind == "f" and not np.isfinite(a).all() for a in arrays.values())
-    return dump(doc, special)
+    return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _row(value: Any, index: int) -> Any:
+    row = value[index]
+    return row.item() if isinstance(row, np.ndarray) and row.ndim == 0 else row
 
 
 def _from_json(value: Any) -> np.ndarray:
     leaves: list[Any] = []
     shape = dense_shape(value)
-    flatten(value, shape, 0, leaves)
+    flatten(value, shape, 0, leaves, _any_leaf)
     if leaves and all(isinstance(v, (str, dict)) for v in leaves):
-        data = [decode_b64(v) if isinstance(v, dict) else v.encode("utf-8") for v in leaves]
+        data = [
+            decode_b64(v) if isinstance(v, dict) else v.encode("utf-8", "surrogateescape")
+            for v in leaves
+        ]
         return np.array(data, dtype=object).reshape(shape)
     return np.array(leaves).reshape(shape)
+
+
+def _any_leaf(value: Any) -> None:
+    pass
 
 
 def decode_predict_response(body: bytes | str) -> np.ndarray | dict[str, np.ndarray]:

@@ -68,7 +68,7 @@ def test_results_json_and_client_round_trip() -> None:
     assert decode_classification_response(body) == [[("cat", 0.1)]]
     regression = protos.regression_pb2.RegressionResult()
     regression.regressions.add().value = 3.0
-    assert encode_regression_result(regression) == b'{"results":[3.0]}'
+    assert encode_regression_result(regression) == b'{\n    "results": [3.0]\n}'
     assert decode_regression_response(b'{"results":[3.0]}') == [3.0]
     request = encode_examples_request([{"x": b"\x01"}], context={"c": 1}, signature_name="s")
     signature, request_input = decode_examples_request(request)

@@ -114,9 +114,15 @@ def test_named_row_keys_must_match() -> None:
 
 def test_encode_one_output_row_and_columnar() -> None:
     y = np.array([[0.1], [3.0]], np.float32)
-    assert encode_predict_response({"y": y}, Format.ROW) == b'{"predictions":[[0.1],[3.0]]}'
-    assert encode_predict_response({"y": y}, Format.COLUMNAR) == b'{"outputs":[[0.1],[3.0]]}'
-    assert encode_predict_response({"y": np.float32(2.5)}, Format.COLUMNAR) == b'{"outputs":2.5}'
+    row = encode_predict_response({"y": y}, Format.ROW)
+    assert row == b'{\n    "predictions": [[0.1], [3.0]\n    ]\n}'
+    columnar = encode_predict_response({"y": y}, Format.COLUMNAR)
+    assert columnar == (
+        b'{\n    "outputs": [\n        [\n            0.1\n        ],\n'
+        b"        [\n            3.0\n        ]\n    ]\n}"
+    )
+    scalar = encode_predict_response({"y": np.float32(2.5)}, Format.COLUMNAR)
+    assert scalar == b'{\n    "outputs": 2.5\n}'
 
 
 def test_float32_text_follows_tf_serving() -> None:
@@ -151,7 +157,7 @@ def test_bytes_outputs_and_special_floats() -> None:
     out = json.loads(body)["outputs"]
     assert out["img_bytes"] == [{"b64": base64.b64encode(b"\xff\x00").decode()}]
     assert out["text"] == ["ok"]
-    assert encode_error('say "x"') == b'{"error":"say \\"x\\""}'
+    assert encode_error('say "x"') == b'{\n    "error": "say \\"x\\""\n}'
 
 
 DTYPES = {
