@@ -166,7 +166,9 @@ class _Writer:
         elif isinstance(value, int):
             self.scalar(str(value).encode("ascii"))
         elif isinstance(value, float):
-            self.scalar(double_token(value))
+            self.check()
+            self.prefix()  # rapidjson writes the separator before refusing NaN
+            self.put(double_token(value))
         elif isinstance(value, Raw):
             self.scalar(value.text.encode("ascii"))
         elif isinstance(value, Block):

@@ -190,45 +190,6 @@ def test_client_and_server_codecs_round_trip(data: st.DataObject, dtype: str, ro
         np.testing.assert_array_equal(got.reshape(expected.shape), expected)
 
 
-json_like = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(["instances", "inputs", "x", "a", "s", "b64",
-                                       "signature_name"]), inner, max_size=3),
-    max_leaves=16,
-)  # fmt: skip
-
-
-@settings(max_examples=300, deadline=None)
-@given(body=json_like, spec=st.sampled_from([X, TWO]))
-def test_random_documents_never_raise_anything_but_serving_errors(body: object, spec) -> None:
-    try:
-        decode_predict_request(json.dumps(body), infos(spec))
-    except ServingError as e:
-        assert e.code in (Code.INVALID_ARGUMENT, Code.UNIMPLEMENTED)
-        assert e.message
-
-
-@settings(max_examples=200, deadline=None)
-@given(raw=st.binary(max_size=64))
-def test_random_bytes_never_raise_anything_but_serving_errors(raw: bytes) -> None:
-    try:
-        decode_predict_request(raw, infos(X))
-    except ServingError as e:
-        assert e.code == Code.INVALID_ARGUMENT
-
-
-@pytest.mark.parametrize("depth", [70, 990, 1020])
-@pytest.mark.parametrize(
-    "template",
-    ['{"inputs": %s}', '{"inputs": [1, %s]}', '{"instances": [{"x": %s}]}',
-     '{"signature_name": %s}', '{"instances": [[1, 2], %s]}'],
-)  # fmt: skip
-def test_deep_nesting_is_a_clear_error(depth: int, template: str) -> None:
-    body = template % ("[" * depth + "]" * depth)
-    assert error_of(body)
-
-
 def test_float32_text_matches_printf_on_random_bit_patterns() -> None:
     rng = np.random.default_rng(7)
     bits = rng.integers(0, 2**32, size=200_000, dtype=np.uint64).astype(np.uint32)
