@@ -1,17 +1,24 @@
 """The REST hot path's codec: sigserve's predict JSON vs a naive stdlib codec.
 
-Decodes a request and encodes its answer for (a) one 32x224x224x3 float image
-batch in columnar format and (b) a small 8-row request, with sigserve's codec
-and with the obvious baseline (``json.loads`` + ``np.array``, ``tolist`` +
-``json.dumps``). Prints milliseconds per round and sigserve's speed as a ratio
-of the baseline's, measured in this one run.
+Decodes a request and encodes its answer with sigserve's codec (TF Serving's
+exact text: pretty layout, ``%.6g`` floats) and with the obvious baseline
+(``json.loads`` + ``np.array``, ``tolist`` + ``json.dumps``), for:
 
-    .venv/bin/python bench/bench_tf_json.py
+- a 64x224x224x3 float32 image batch, columnar in, row out (the answer is
+  the batch itself: row format keeps it at TF Serving's one line per row);
+- a 64x224x224x3 float32 batch, row in (``instances``), row out;
+- 2000 small requests (8x4 floats, row format), one after another.
+
+Prints milliseconds per round (best of a few) and sigserve's speed as a ratio
+of the baseline's, both measured in this one run.
+
+    .venv/bin/python bench/bench_tf_json.py [--small]   # --small: 8x224x224x3
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 
@@ -30,26 +37,41 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
     return min(times) * 1000
 
 
+def case(array: np.ndarray, key: str, rounds: int) -> tuple[Callable[[], object], ...]:
+    info = {"x": TensorInfo("DT_FLOAT", (-1, *array.shape[1:]))}
+    doc = {"inputs": {"x": array.tolist()}} if key == "inputs" else {"instances": array.tolist()}
+    body = json.dumps(doc).encode()
+
+    def ours() -> object:
+        for _ in range(rounds):
+            request = decode_predict_request(body, lambda _: info)
+            out = encode_predict_response(request.inputs, Format.ROW)
+        return out
+
+    def naive() -> object:
+        for _ in range(rounds):
+            parsed = json.loads(body)
+            value = parsed["inputs"]["x"] if key == "inputs" else parsed["instances"]
+            x = np.array(value, dtype=np.float32)
+            out = json.dumps({"predictions": x.tolist()}).encode()
+        return out
+
+    return ours, naive
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
+    batch = 8 if "--small" in sys.argv else 64
+    image = rng.random((batch, 224, 224, 3), np.float32)
     cases = {
-        "image batch 32x224x224x3": (rng.random((32, 224, 224, 3), np.float32), 3),
-        "small request 8x4": (rng.random((8, 4), np.float32), 2000),
+        f"{batch}x224x224x3 columnar in": (image, "inputs", 1, 3),
+        f"{batch}x224x224x3 row in": (image, "instances", 1, 3),
+        "2000 small requests 8x4": (rng.random((8, 4), np.float32), "instances", 2000, 3),
     }
-    for name, (array, repeat) in cases.items():
-        info = {"x": TensorInfo("DT_FLOAT", (-1, *array.shape[1:]))}
-        body = json.dumps({"inputs": {"x": array.tolist()}}).encode()
-
-        def ours(body: bytes = body, info: dict = info) -> object:
-            request = decode_predict_request(body, lambda _: info)
-            return encode_predict_response(request.inputs, Format.COLUMNAR)
-
-        def naive(body: bytes = body) -> object:
-            x = np.array(json.loads(body)["inputs"]["x"], dtype=np.float32)
-            return json.dumps({"outputs": x.tolist()}).encode()
-
+    for name, (array, key, rounds, repeat) in cases.items():
+        ours, naive = case(array, key, rounds)
         fast, slow = best_of(ours, repeat), best_of(naive, repeat)
-        print(f"{name:26s} sigserve {fast:9.3f} ms   naive {slow:9.3f} ms   "
+        print(f"{name:30s} sigserve {fast:10.1f} ms   naive {slow:10.1f} ms   "
               f"sigserve is {slow / fast:4.2f}x the naive speed")  # fmt: skip
 
 

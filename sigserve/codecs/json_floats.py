@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+_POW10 = np.power(10.0, np.arange(-22, 23, dtype=np.float64))  # 10**k for k in -22..22
+
 
 def _round_significant(values: np.ndarray, digits: int) -> tuple[np.ndarray, np.ndarray]:
     """``float("%.{digits}g" % v)`` for each value, computed with numpy.
@@ -25,7 +27,7 @@ def _round_significant(values: np.ndarray, digits: int) -> tuple[np.ndarray, np.
     exponent = np.floor(np.log10(np.abs(values)))
     for _ in range(2):  # log10 may be one off next to a power of ten
         power = (digits - 1 - exponent).astype(np.int64)
-        scaled = np.round(values * np.power(10.0, np.clip(power, -22, 22)))
+        scaled = np.round(values * _POW10[np.clip(power, -22, 22) + 22])
         too_big = np.abs(scaled) >= 10.0**digits
         too_small = np.abs(scaled) < 10.0 ** (digits - 1)
         if not (too_big.any() or too_small.any()):
@@ -35,8 +37,8 @@ def _round_significant(values: np.ndarray, digits: int) -> tuple[np.ndarray, np.
     negative = power < 0
     result = np.where(
         negative,
-        scaled * np.power(10.0, np.clip(-power, 0, 22)),
-        scaled / np.power(10.0, np.clip(power, 0, 22)),
+        scaled * _POW10[np.clip(-power, 0, 22) + 22],
+        scaled / _POW10[np.clip(power, 0, 22) + 22],
     )
     return result, safe
 
@@ -55,11 +57,24 @@ def float32_value(value: float) -> float:
 _INF = float("inf")
 
 
+def _float32_display_small(wide: np.ndarray) -> list[float]:
+    """:func:`float32_display` for a few values: printf per value, one vector compare."""
+    values = wide.tolist()
+    with np.errstate(all="ignore"):
+        short = [float(f"{v:.6g}") for v in values]
+        exact = np.array(short, np.float32) == wide.astype(np.float32)
+        exact |= np.isnan(wide)
+    if not exact.all():
+        for index in np.flatnonzero(~exact).tolist():
+            short[index] = float(f"{values[index]:.9g}")
+    return short
+
+
 def float32_display(values: np.ndarray) -> np.ndarray:
     """float32 values as the doubles TF Serving's text denotes (%.6g, else %.9g)."""
     wide = values.astype(np.float64)
     if wide.size <= _SMALL:  # numpy's per-call overhead outweighs a Python loop here
-        return np.array([float32_value(v) for v in wide.tolist()], dtype=np.float64)
+        return np.array(_float32_display_small(wide), dtype=np.float64)
     out = wide.copy()
     regular = np.isfinite(wide) & (wide != 0)
     if not regular.any():
