@@ -50,27 +50,17 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.url.startswith(("http://", "https://")):
-            from sigserve.client.rest import Client
-
-            with Client(args.url) as client:
-                out = client.predict(
-                    args.model,
-                    inputs,
-                    signature_name=args.signature_name,
-                    version=args.version,
-                    label=args.label,
-                )
+            from sigserve.client.rest import Client as client_type
         else:
-            from sigserve.client.grpc import GrpcClient
-
-            with GrpcClient(args.url) as grpc_client:
-                out = grpc_client.predict(
-                    args.model,
-                    inputs,
-                    signature_name=args.signature_name,
-                    version=args.version,
-                    label=args.label,
-                )
+            from sigserve.client.grpc import GrpcClient as client_type  # type: ignore[assignment]
+        with client_type(args.url) as client:
+            out = client.predict(
+                args.model,
+                inputs,
+                signature_name=args.signature_name,
+                version=args.version,
+                label=args.label,
+            )
     except ServingError as e:
         print(f"sigserve predict: {e.code.name}: {e.message}", file=sys.stderr)
         return 1

@@ -64,10 +64,8 @@ class Client:
         version: int | None = None,
         label: str | None = None,
     ) -> Any:
-        url = model_url(self.url, model, version, label) + ":classify"
-        body = self._post(
-            url, examples_json.encode_examples_request(examples, context, signature_name)
-        )
+        body = self._post_examples("classify", model, examples, context, signature_name,
+                                   version, label)  # fmt: skip
         return examples_json.decode_classification_response(body)
 
     def regress(
@@ -80,10 +78,8 @@ class Client:
         version: int | None = None,
         label: str | None = None,
     ) -> Any:
-        url = model_url(self.url, model, version, label) + ":regress"
-        body = self._post(
-            url, examples_json.encode_examples_request(examples, context, signature_name)
-        )
+        body = self._post_examples("regress", model, examples, context, signature_name,
+                                   version, label)  # fmt: skip
         return examples_json.decode_regression_response(body)
 
     def status(
@@ -95,6 +91,21 @@ class Client:
         self, model: str, *, version: int | None = None, label: str | None = None
     ) -> dict[str, Any]:
         return orjson.loads(self._get(model_url(self.url, model, version, label) + "/metadata"))
+
+    def _post_examples(
+        self,
+        method: str,
+        model: str,
+        examples: list[dict[str, Any]],
+        context: dict[str, Any] | None,
+        signature_name: str | None,
+        version: int | None,
+        label: str | None,
+    ) -> bytes:
+        url = f"{model_url(self.url, model, version, label)}:{method}"
+        return self._post(
+            url, examples_json.encode_examples_request(examples, context, signature_name)
+        )
 
     def _post(self, url: str, body: bytes) -> bytes:
         return _checked(

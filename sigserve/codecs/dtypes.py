@@ -89,22 +89,6 @@ def tf_dtype(array: np.ndarray) -> str:
     raise invalid_argument(f"Unsupported numpy dtype: {kind}")
 
 
-# TensorFlow's DataTypeString names, used in TF Serving's error messages.
-TF_TYPE_NAME: dict[str, str] = {
-    "DT_FLOAT": "float",
-    "DT_DOUBLE": "double",
-    "DT_HALF": "half",
-    "DT_BFLOAT16": "bfloat16",
-    "DT_INT8": "int8",
-    "DT_INT16": "int16",
-    "DT_INT32": "int32",
-    "DT_INT64": "int64",
-    "DT_UINT8": "uint8",
-    "DT_UINT16": "uint16",
-    "DT_UINT32": "uint32",
-    "DT_UINT64": "uint64",
-    "DT_BOOL": "bool",
-    "DT_STRING": "string",
-    "DT_COMPLEX64": "complex64",
-    "DT_COMPLEX128": "complex128",
-}
+# TensorFlow's DataTypeString names ("float", "int64", ...), used in TF Serving's
+# error messages: the DT_* name without its prefix, in lower case.
+TF_TYPE_NAME: dict[str, str] = {name: name[3:].lower() for name in (*_NUMPY, "DT_BFLOAT16")}

@@ -36,22 +36,18 @@ class PredictionService(protos.prediction_service_pb2_grpc.PredictionServiceServ
 
     @rpc
     async def Classify(self, request: Any, context: Any) -> Any:
-        ref = requested(request)
-        spec, result = await self.service.classify(
-            ref, request.model_spec.signature_name, request.input
-        )
         response = protos.classification_pb2.ClassificationResponse()
-        resolved(response.model_spec, spec)
-        response.result.CopyFrom(result)
-        return response
+        return await self._on_examples(self.service.classify, request, response)
 
     @rpc
     async def Regress(self, request: Any, context: Any) -> Any:
-        ref = requested(request)
-        spec, result = await self.service.regress(
-            ref, request.model_spec.signature_name, request.input
-        )
         response = protos.regression_pb2.RegressionResponse()
+        return await self._on_examples(self.service.regress, request, response)
+
+    async def _on_examples(self, method: Any, request: Any, response: Any) -> Any:
+        spec, result = await method(
+            requested(request), request.model_spec.signature_name, request.input
+        )
         resolved(response.model_spec, spec)
         response.result.CopyFrom(result)
         return response

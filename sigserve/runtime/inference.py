@@ -42,11 +42,8 @@ def classify(
     check_method_name: bool = False,
 ) -> classification_pb2.ClassificationResult:
     """Classify the examples in ``input`` with signature ``signature_name``."""
-    key, signature = _example_signature(servable, signature_name)
-    wanted = classification_outputs(signature, check_method_name=check_method_name)
-    examples = serialized_examples(input)
-    outputs = servable.run(key, {INPUTS: examples}, wanted)
-    return classification_result(outputs, len(examples))
+    return _on_examples(servable, signature_name, input, check_method_name,
+                        classification_outputs, classification_result)  # fmt: skip
 
 
 def regress(
@@ -57,11 +54,24 @@ def regress(
     check_method_name: bool = False,
 ) -> regression_pb2.RegressionResult:
     """Regress the examples in ``input`` with signature ``signature_name``."""
+    return _on_examples(servable, signature_name, input, check_method_name,
+                        regression_outputs, regression_result)  # fmt: skip
+
+
+def _on_examples(
+    servable: Any,
+    signature_name: str,
+    input: input_pb2.Input,
+    check_method_name: bool,
+    outputs_of: Any,
+    result_of: Any,
+) -> Any:
+    """Check the signature, run it on the serialized examples, build the result."""
     key, signature = _example_signature(servable, signature_name)
-    wanted = regression_outputs(signature, check_method_name=check_method_name)
+    wanted = outputs_of(signature, check_method_name=check_method_name)
     examples = serialized_examples(input)
     outputs = servable.run(key, {INPUTS: examples}, wanted)
-    return regression_result(outputs, len(examples))
+    return result_of(outputs, len(examples))
 
 
 def multi_inference(
