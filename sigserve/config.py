@@ -20,6 +20,7 @@ def _default_threads() -> int:
 class ServerConfig:
     # gRPC
     port: int = 8500
+    grpc_host: str = "0.0.0.0"  # not a TF Serving flag (it always binds 0.0.0.0)
     grpc_socket_path: str = ""
     grpc_max_threads: int = 0  # 0: 4 x number of CPUs, as TF Serving
     grpc_channel_arguments: str = ""
@@ -27,6 +28,7 @@ class ServerConfig:
     enable_serialization_as_tensor_content: bool = False
     # REST
     rest_api_port: int = 8501
+    rest_api_host: str = "0.0.0.0"  # not a TF Serving flag (it always binds 0.0.0.0)
     rest_api_num_threads: int = 0  # 0: 4 x number of CPUs, as TF Serving
     rest_api_timeout_in_ms: int = 30000
     rest_api_enable_cors_support: bool = False

@@ -11,17 +11,20 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
+from sigserve import listen
 from sigserve.config import ServerConfig
 
 log = logging.getLogger("sigserve")
 
 
 class _Uvicorn:
-    """uvicorn without its own signal handling (this module owns signals)."""
+    """uvicorn without its own signal handling (this module owns signals), serving on a
+    socket bound before the models loaded (:func:`sigserve.listen.bind`)."""
 
-    def __init__(self, app: object, config: ServerConfig) -> None:
+    def __init__(self, app: object, config: ServerConfig, sock: socket.socket) -> None:
         import uvicorn
 
         class Server(uvicorn.Server):
@@ -32,7 +35,7 @@ class _Uvicorn:
         self.server = Server(
             uvicorn.Config(
                 app,
-                host="0.0.0.0",
+                host=config.rest_api_host,
                 port=config.rest_api_port,
                 log_level="warning",
                 access_log=False,
@@ -40,9 +43,10 @@ class _Uvicorn:
                 timeout_graceful_shutdown=5,
             )
         )
+        self.sock = sock
 
     async def start(self) -> asyncio.Task[None]:
-        task = asyncio.create_task(self.server.serve())
+        task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
         while not self.server.started:
             if task.done():
                 task.result()  # re-raise a bind failure
@@ -60,6 +64,7 @@ async def serve(config: ServerConfig) -> None:
     from sigserve.service import Service
 
     model_config = _model_config(config)  # a bad config file fails before TF loads
+    rest_socket = _bind_ports(config)  # a port in use fails before models load
     from sigserve.runtime import saved_model
 
     intra, inter = config.tensorflow_intra_op_parallelism, config.tensorflow_inter_op_parallelism
@@ -89,12 +94,17 @@ async def serve(config: ServerConfig) -> None:
     if config.port or config.grpc_socket_path:
         from sigserve.grpc.server import build_grpc_server
 
-        grpc_server = build_grpc_server(service, config)
+        try:
+            grpc_server = build_grpc_server(service, config)
+        except OSError as e:  # taken since _bind_ports looked
+            address = (config.grpc_host, config.port)
+            raise listen.cannot_listen("gRPC", _GRPC_FLAGS, *address, e) from None
         await grpc_server.start()
-        log.info("Running gRPC ModelServer at 0.0.0.0:%d ...", config.port)
+        if config.port:
+            log.info("Running gRPC ModelServer at %s ...", _grpc_address(config))
 
     rest = rest_task = None
-    if config.rest_api_port:
+    if rest_socket is not None:
         from sigserve.rest.app import RestApp
 
         app = RestApp(
@@ -102,9 +112,9 @@ async def serve(config: ServerConfig) -> None:
             timeout_ms=config.rest_api_timeout_in_ms,
             cors=config.rest_api_enable_cors_support,
         )
-        rest = _Uvicorn(app, config)
+        rest = _Uvicorn(app, config, rest_socket)
         rest_task = await rest.start()
-        log.info("Exporting HTTP/REST API at:localhost:%d ...", config.rest_api_port)
+        log.info("Exporting HTTP/REST API at:%s ...", _rest_address(config))
 
     print(_ready_line(config), flush=True)
     await stop.wait()
@@ -126,12 +136,33 @@ def _model_config(config: ServerConfig):
     return single_model_config(config.model_name, config.model_base_path)
 
 
+_GRPC_FLAGS = ("port", "grpc_host")
+_REST_FLAGS = ("rest_api_port", "rest_api_host")
+
+
+def _grpc_address(config: ServerConfig) -> str:
+    return listen.host_port(config.grpc_host, config.port)
+
+
+def _rest_address(config: ServerConfig) -> str:
+    return listen.host_port(config.rest_api_host, config.rest_api_port)
+
+
+def _bind_ports(config: ServerConfig) -> socket.socket | None:
+    """Check the gRPC port is free and bind the REST one: the REST socket, if any."""
+    if config.port:
+        listen.check_free("gRPC", _GRPC_FLAGS, config.grpc_host, config.port)
+    if not config.rest_api_port:
+        return None
+    return listen.bind("HTTP/REST", _REST_FLAGS, config.rest_api_host, config.rest_api_port)
+
+
 def _ready_line(config: ServerConfig) -> str:
     parts = []
     if config.port:
-        parts.append(f"gRPC on 0.0.0.0:{config.port}")
+        parts.append(f"gRPC on {_grpc_address(config)}")
     if config.grpc_socket_path:
         parts.append(f"gRPC on unix:{config.grpc_socket_path}")
     if config.rest_api_port:
-        parts.append(f"REST on 0.0.0.0:{config.rest_api_port}")
+        parts.append(f"REST on {_rest_address(config)}")
     return "sigserve ready: " + ", ".join(parts or ["no ports"])

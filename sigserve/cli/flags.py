@@ -17,6 +17,8 @@ from sigserve.config import ServerConfig
 
 SUPPORTED: dict[str, str] = {
     "port": "TCP port for the gRPC API (0 disables it).",
+    "grpc_host": "Address the gRPC API binds to, e.g. 127.0.0.1 for this machine only "
+    "(sigserve's; TF Serving always binds 0.0.0.0).",
     "grpc_socket_path": "Also serve the gRPC API on this UNIX socket path.",
     "grpc_max_threads": "Max gRPC server threads (0: 4 x CPUs).",
     "grpc_channel_arguments": "Comma-separated key=value gRPC server channel arguments.",
@@ -24,6 +26,8 @@ SUPPORTED: dict[str, str] = {
     "enable_serialization_as_tensor_content": "Answer gRPC Predict with tensor_content "
     "instead of typed fields.",
     "rest_api_port": "Port for the HTTP/REST API (0 disables it).",
+    "rest_api_host": "Address the HTTP/REST API binds to, e.g. 127.0.0.1 for this machine "
+    "only (sigserve's; TF Serving always binds 0.0.0.0).",
     "rest_api_num_threads": "Threads for REST API processing (0: 4 x CPUs).",
     "rest_api_timeout_in_ms": "Timeout for HTTP/REST API calls.",
     "rest_api_enable_cors_support": "Add CORS headers to REST responses.",

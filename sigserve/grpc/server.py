@@ -1,6 +1,6 @@
 """The ``grpc.aio`` server TF Serving's ``--port`` flags describe.
 
-It listens on ``0.0.0.0:{port}`` (when ``port`` is not 0) and on
+It listens on ``{grpc_host}:{port}`` (``0.0.0.0`` as TF Serving; when ``port`` is not 0) and on
 ``unix:{grpc_socket_path}`` (when set), with gRPC's message size limits lifted
 as TF Serving lifts them, then ``--grpc_channel_arguments`` applied. The caller
 awaits ``server.start()`` and ``server.stop(grace)``.
@@ -13,6 +13,8 @@ Serving's exhausted gRPC thread pool. The default (0) sets no bound.
 
 from __future__ import annotations
 
+import errno
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
@@ -21,6 +23,7 @@ from sigserve.config import ServerConfig
 from sigserve.grpc.channel_args import server_options
 from sigserve.grpc.model_service import ModelService
 from sigserve.grpc.prediction_service import PredictionService
+from sigserve.listen import host_port
 from sigserve.service import Service
 
 # What TF Serving's health service reports SERVING once started ("" is gRPC's
@@ -29,8 +32,11 @@ HEALTHY_SERVICES = ("", "ModelService", "PredictionService")
 
 
 def build_grpc_server(service: Service, config: ServerConfig) -> grpc.aio.Server:
+    # SO_REUSEPORT off: a second server on a port in use fails instead of sharing it.
+    options = dict(server_options(config.grpc_channel_arguments))
+    options.setdefault("grpc.so_reuseport", 0)
     server = grpc.aio.server(
-        options=server_options(config.grpc_channel_arguments),
+        options=list(options.items()),
         maximum_concurrent_rpcs=config.grpc_max_threads or None,
     )
     tensor_content = config.enable_serialization_as_tensor_content
@@ -41,7 +47,13 @@ def build_grpc_server(service: Service, config: ServerConfig) -> grpc.aio.Server
     if config.enable_grpc_healthcheck_service:
         health_pb2_grpc.add_HealthServicer_to_server(_health_servicer(), server)
     if config.port:
-        server.add_insecure_port(f"0.0.0.0:{config.port}")
+        address = host_port(config.grpc_host, config.port)
+        try:
+            bound = server.add_insecure_port(address)
+        except RuntimeError:  # gRPC >= 1.5x raises; older versions return 0
+            bound = 0
+        if not bound:
+            raise OSError(errno.EADDRINUSE, f"gRPC could not bind {address}")
     if config.grpc_socket_path:
         server.add_insecure_port(f"unix:{config.grpc_socket_path}")
     return server
