@@ -66,6 +66,24 @@ def _import(name: str) -> types.ModuleType:
                 del sys.modules["tensorflow"]
 
 
+def parse_text(text: str, message: Any, source: str = "<string>") -> Any:
+    """Parse a text-format proto into ``message``, with TF Serving's wording on failure
+    (INVALID_ARGUMENT naming the message type and ``source``)."""
+    from google.protobuf import text_format
+
+    from sigserve.errors import invalid_argument
+
+    try:
+        text_format.Parse(text, message)
+    except text_format.ParseError as e:
+        problem = str(e).rstrip(".")
+        raise invalid_argument(
+            f"Error parsing text-format {message.DESCRIPTOR.full_name}: {problem}. "
+            f"Invalid protobuf file: '{source}'"
+        ) from None
+    return message
+
+
 def __getattr__(attr: str) -> Any:
     try:
         name = _MODULES[attr]

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import text_format
-
 from sigserve import protos
 from sigserve.errors import invalid_argument
 
@@ -28,16 +26,7 @@ def single_model_config(name: str, base_path: str) -> Any:
 
 def parse_model_config(text: str, source: str = "<string>") -> Any:
     """Parse a text-format ``ModelServerConfig``; INVALID_ARGUMENT naming ``source``."""
-    config = protos.model_server_config_pb2.ModelServerConfig()
-    try:
-        text_format.Parse(text, config)
-    except text_format.ParseError as e:
-        problem = str(e).rstrip(".")
-        raise invalid_argument(
-            f"Error parsing text-format tensorflow.serving.ModelServerConfig: {problem}. "
-            f"Invalid protobuf file: '{source}'"
-        ) from None
-    return config
+    return protos.parse_text(text, protos.model_server_config_pb2.ModelServerConfig(), source)
 
 
 def load_model_config_file(path: str) -> Any:
