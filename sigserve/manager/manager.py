@@ -10,6 +10,10 @@
 - A new version loads before the one it replaces is unloaded (TF Serving's
   availability-preserving policy). ``acquire`` counts holders: a version being
   unloaded takes no new requests, and is unloaded once the last one finishes.
+  A version aspired again while it unloads loads again once the unload is done
+  (TF Serving's pending aspired-versions requests).
+- A config is applied as one unit: a reload's caller may stop waiting, the
+  apply still completes.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from sigserve.manager.versions import ModelEntry, ModelVersion, load_failure
 from sigserve.types import ModelRef
 
 log = logging.getLogger("sigserve.manager")
+
+STOP_WAIT_SECONDS = 30.0  # stop(): for loads in progress, then again for unloads
+MAX_LISTED = 20  # names a NOT_FOUND message lists at most
 
 Loader = Callable[[str, int], Any]  # (version directory, version) -> servable
 
@@ -69,6 +76,7 @@ class ModelManager:
         self._changed: asyncio.Event | None = None
         self._apply_lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._loads: set[asyncio.Task[Any]] = set()  # the _load tasks among _tasks
         self._stopping = False
 
     # ----------------------------------------------------------------- lifecycle
@@ -88,26 +96,58 @@ class ModelManager:
         if options.model_config_file and options.model_config_file_poll_wait_seconds > 0:
             self._spawn(self._poll_config_file())
 
-    async def stop(self) -> None:
-        """Stop polling, let loads finish, unload every version."""
+    async def stop(self, timeout: float = STOP_WAIT_SECONDS) -> None:
+        """Stop polling; let loads in progress finish (up to ``timeout`` seconds) and
+        unload what they produced; unload every version (waiting up to ``timeout``).
+
+        A loader thread cannot be interrupted: one still running after the wait
+        unloads its servable itself when it returns. Unloads still queued after the
+        wait run in the background (the process exits once they are done).
+        """
         self._stopping = True
-        for task in list(self._tasks):
+        others = self._tasks - self._loads
+        for task in others:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
         with self._lock:
             for model in self._models.values():
-                for entry in list(model.live.values()):
-                    entry.aspired = False
-                    if entry.state in (State.START, State.LOADING):
-                        model.end(entry)  # its load task was cancelled
+                for entry in model.live.values():
+                    entry.aspired = False  # loads not begun stop; the rest unload when done
+        loads = set(self._loads)
+        if loads:
+            _, late = await asyncio.wait(loads, timeout=timeout)
+            if late:
+                log.warning("Stopped waiting for %d load(s) still in progress after %gs; "
+                            "each unloads what it loads when it returns", len(late), timeout)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*loads, return_exceptions=True)
+        with self._lock:
+            for model in self._models.values():
                 self._retire(model, force=True)
-        await self._until(lambda: not any(m.live for m in self._models.values()), timeout=30)
-        self._load_pool.shutdown(wait=False, cancel_futures=True)
-        self._unload_pool.shutdown(wait=False, cancel_futures=True)
+        unloaded = await self._until(
+            lambda: not any(m.live for m in self._models.values()), timeout=timeout
+        )
+        if not unloaded:
+            log.warning("Versions still unloading after %gs; they finish in the background",
+                        timeout)
+        self._load_pool.shutdown(wait=False, cancel_futures=True)  # none is queued by now
+        self._unload_pool.shutdown(wait=False)  # queued unloads still run
 
     async def reload_config(self, config: Any) -> None:
-        """Apply a new ``ModelServerConfig`` at run time (HandleReloadConfigRequest)."""
-        new_models = await self._apply(config, first=False)
+        """Apply a new ``ModelServerConfig`` at run time (HandleReloadConfigRequest).
+
+        The apply runs as its own task: a caller that is cancelled (a client's
+        deadline) stops waiting, but the config is still applied in full, as in
+        TF Serving, where a reload runs to completion whatever the client does.
+        """
+        assert self._loop is not None, "start() first"
+        apply = self._spawn(self._apply(config, first=False))
+        try:
+            new_models = await asyncio.shield(apply)
+        except asyncio.CancelledError:
+            apply.add_done_callback(_log_unwatched_failure)
+            raise
         await self._wait_available(new_models, waiting_on_disk=self._polls())
 
     async def poll(self) -> None:
@@ -163,9 +203,21 @@ class ModelManager:
                 entry = model.available(version) if model is not None else None
                 request = f"Specific({ref.name}, {version})"
             if entry is None:
-                raise not_found(f"Servable not found for request: {request}")
+                raise not_found(f"Servable not found for request: {request}{self._hint(model)}")
             entry.refs += 1
             return entry
+
+    def _hint(self, model: ModelEntry | None) -> str:
+        """After TF Serving's NOT_FOUND text: the models served (unknown model), or the
+        model's available versions (caller holds the lock)."""
+        if model is None or model.config is None:
+            served = sorted(
+                n for n, m in self._models.items()
+                if m.config is not None and m.latest_available() is not None
+            )
+            return f". Models served: {_listed(served)}"
+        versions = sorted(v.version for v in model.live.values() if v.state == State.AVAILABLE)
+        return f". Available versions: {_listed([str(v) for v in versions])}"
 
     def _release(self, entry: ModelVersion) -> None:
         with self._lock:
@@ -261,7 +313,7 @@ class ModelManager:
                 entry = ModelVersion(name, version, on_disk[version])
                 model.live[version] = entry
                 log.info("Aspiring version %d of servable %s", version, name)
-                self._spawn(self._load(model, entry))
+                self._spawn_load(model, entry)
             self._retire(model)
         self._notify()
 
@@ -290,13 +342,42 @@ class ModelManager:
     # ------------------------------------------------------- load and unload
 
     async def _load(self, model: ModelEntry, entry: ModelVersion) -> None:
+        with self._lock:
+            if entry.state != State.START:  # ended before this task ran (stop)
+                return
+            entry.move_to(State.LOADING)
+        self._notify()
+        try:
+            error = await self._load_with_retries(entry)
+        except BaseException as e:  # cancelled by stop() after its wait, or a bug here
+            with self._lock:
+                servable, entry.servable = entry.servable, None
+                entry.abandoned = True  # a loader thread still running unloads its result
+                if not isinstance(e, asyncio.CancelledError):
+                    entry.error = load_failure(e)
+                model.end(entry)
+                self._retire(model)
+            if servable is not None:
+                self._unload_servable(servable)
+            self._notify()
+            raise
+        with self._lock:
+            if error is None and entry.servable is not None:
+                entry.move_to(State.AVAILABLE)
+                log.info("Successfully loaded servable version {name: %s version: %d}",
+                         entry.name, entry.version)
+            else:  # failed, or no longer wanted before a load began
+                entry.error = error
+                model.end(entry)
+            self._retire(model)
+        self._notify()
+
+    async def _load_with_retries(self, entry: ModelVersion) -> ServingError | None:
+        """Load ``entry`` (its servable is set by the loader thread); the last error."""
         assert self._loop is not None
         attempts = 1 + max(self._options.max_num_load_retries, 0)
         interval = max(self._options.load_retry_interval_micros, 0) / 1e6
         error: ServingError | None = None
-        with self._lock:
-            entry.move_to(State.LOADING)
-        self._notify()
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(interval)
@@ -305,28 +386,33 @@ class ModelManager:
             slots = self._load_slots
             assert slots is not None
             async with slots:
+                if not entry.aspired or self._stopping:
+                    break
                 try:
-                    servable = await self._loop.run_in_executor(
-                        self._load_pool, self._load_and_warm_up, entry
-                    )
+                    await self._loop.run_in_executor(self._load_pool, self._load_in_thread, entry)
+                    return None
                 except Exception as e:
                     error = load_failure(e)
                     log.error("Loading servable: {name: %s version: %d} failed: %s",
                               entry.name, entry.version, error.message)
-                    continue
-            with self._lock:
-                entry.servable = servable
-                entry.move_to(State.AVAILABLE)
-                log.info("Successfully loaded servable version {name: %s version: %d}",
-                         entry.name, entry.version)
-                self._retire(model)
-            self._notify()
-            return
+        return error
+
+    def _load_in_thread(self, entry: ModelVersion) -> None:
+        """Load, warm up, probe; hand the servable to ``entry`` or, if the manager gave
+        up on this load meanwhile, unload it here."""
+        try:
+            servable = self._load_and_warm_up(entry)
+        except Exception:
+            raise
+        except BaseException as e:  # SystemExit, KeyboardInterrupt...: still a failed load
+            raise load_failure(e) from e
         with self._lock:
-            entry.error = error
-            model.end(entry)
-            self._retire(model)
-        self._notify()
+            if not entry.abandoned:
+                entry.servable = servable
+                return
+        log.info("Unloading servable version {name: %s version: %d}: it finished loading "
+                 "after the server stopped waiting for it", entry.name, entry.version)
+        _unload_quietly(servable)
 
     def _load_and_warm_up(self, entry: ModelVersion) -> Any:
         servable = self._loader(entry.path, entry.version)
@@ -366,13 +452,30 @@ class ModelManager:
         except RuntimeError:  # the pool is shut down: a request outlived stop()
             self._unload(entry)
 
+    def _unload_servable(self, servable: Any) -> None:
+        try:
+            self._unload_pool.submit(_unload_quietly, servable)
+        except RuntimeError:  # the pool is shut down
+            _unload_quietly(servable)
+
     def _unload(self, entry: ModelVersion) -> None:
         _unload_quietly(entry.servable)
         with self._lock:
             model = self._models[entry.name]
             model.end(entry)
+            again = None
+            if (entry.aspired and not self._stopping and model.config is not None
+                    and entry.version not in model.live):
+                # Aspired again while it unloaded: load it again, now (TF Serving's
+                # pending aspired-versions request). In ``live`` at once, so a reload
+                # waiting on this model keeps waiting.
+                again = ModelVersion(entry.name, entry.version, entry.path)
+                model.live[entry.version] = again
         log.info("Done unloading servable version {name: %s version: %d}", entry.name,
                  entry.version)
+        if again is not None:
+            log.info("Aspiring version %d of servable %s again", entry.version, entry.name)
+            self._on_loop(self._spawn_load, model, again)
         self._notify()
 
     # ------------------------------------------------------------- waiting
@@ -441,11 +544,41 @@ class ModelManager:
             return False
         return model.latest_available() is not None or bool(model.failed) or not waiting_on_disk
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         assert self._loop is not None
         task = self._loop.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _spawn_load(self, model: ModelEntry, entry: ModelVersion) -> None:
+        task = self._spawn(self._load(model, entry))
+        self._loads.add(task)
+        task.add_done_callback(self._loads.discard)
+
+    def _on_loop(self, function: Callable[..., Any], *args: Any) -> None:
+        """Call ``function`` on the event loop (from any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(function, *args)
+
+
+def _listed(names: list[str]) -> str:
+    if not names:
+        return "(none)"
+    shown = ", ".join(names[:MAX_LISTED])
+    more = len(names) - MAX_LISTED
+    return f"{shown} (and {more} more)" if more > 0 else shown
+
+
+def _log_unwatched_failure(task: asyncio.Task[Any]) -> None:
+    """A config apply whose caller stopped waiting: its failure is only logged."""
+    if not task.cancelled() and task.exception() is not None:
+        error = task.exception()
+        message = error.message if isinstance(error, ServingError) else repr(error)
+        log.error("ReloadConfig failed after its caller stopped waiting: %s", message)
 
 
 def _unload_quietly(servable: Any) -> None:

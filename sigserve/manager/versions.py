@@ -23,8 +23,9 @@ class ModelVersion:
     error: ServingError | None = None
     servable: Any = None
     refs: int = 0  # requests holding this version
-    aspired: bool = True  # the version policy still wants it
+    aspired: bool = True  # the version policy still wants it (while UNLOADING: load it again)
     unload_started: bool = False
+    abandoned: bool = False  # LOADING given up (stop): a servable loaded later is unloaded
 
     def move_to(self, target: State) -> None:
         check_transition(self.state, target)
@@ -68,7 +69,12 @@ class ModelEntry:
             self.failed.add(entry.version)
 
     def pending(self) -> bool:
-        return any(v.state in (State.START, State.LOADING) for v in self.live.values())
+        """Whether a version is on its way to AVAILABLE: starting, loading, or aspired
+        again while it unloads (it loads again once the unload finishes)."""
+        return any(
+            v.state in (State.START, State.LOADING) or (v.state == State.UNLOADING and v.aspired)
+            for v in self.live.values()
+        )
 
     def versions_to_unload(self) -> list[ModelVersion]:
         """TF Serving's availability-preserving rule, applied until it stops.

@@ -17,28 +17,37 @@ from sigserve.types import ModelRef
 
 
 class FakeServable:
-    def __init__(self, path: str, version: int, events: list[str]) -> None:
+    def __init__(
+        self, path: str, version: int, events: list[str], unload_gate: threading.Event | None
+    ) -> None:
         self.path = path
         self.version = version
         self.events = events
         self.unloaded = False
+        self.unload_gate = unload_gate
 
     def run(self) -> int:
         assert not self.unloaded, "a request ran on an unloaded servable"
         return self.version
 
     def unload(self) -> None:
+        if self.unload_gate is not None:
+            assert self.unload_gate.wait(10), "unload gate never opened"
         self.unloaded = True
         self.events.append(f"unload {self.version}")
 
 
 class FakeLoader:
-    """Loads FakeServables; versions can be made to fail, or to wait for a gate."""
+    """Loads FakeServables; versions can be made to fail (``failures``: with an error,
+    ``raises``: with any exception), or to wait for a gate to load (``gates``) or to
+    unload (``unload_gates``)."""
 
     def __init__(self) -> None:
         self.events: list[str] = []
         self.failures: dict[int, int] = {}  # version -> how many loads still fail
         self.gates: dict[int, threading.Event] = {}
+        self.unload_gates: dict[int, threading.Event] = {}
+        self.raises: dict[int, BaseException] = {}
         self.active = 0
         self.max_active = 0
         self.calls: dict[int, int] = {}
@@ -57,8 +66,10 @@ class FakeLoader:
             if self.failures.get(version, 0) != 0:
                 self.failures[version] -= 1
                 raise invalid_argument(f"broken export at {path}")
+            if version in self.raises:
+                raise self.raises[version]
             self.events.append(f"load {version}")
-            return FakeServable(path, version, self.events)
+            return FakeServable(path, version, self.events, self.unload_gates.get(version))
         finally:
             with self._lock:
                 self.active -= 1
@@ -90,6 +101,15 @@ def manager_for(
     else:
         config = parse_model_config(config_text.replace("BASE", str(base)))
     return ModelManager(config, options(**overrides), loader=loader)
+
+
+def models_config(root: Path, *names: str) -> Any:
+    """A ModelServerConfig serving ``root/<name>`` for each name."""
+    models = " ".join(
+        f'config {{ name: "{n}" base_path: "{root / n}" model_platform: "tensorflow" }}'
+        for n in names
+    )
+    return parse_model_config(f"model_config_list {{ {models} }}")
 
 
 def served_version(manager: ModelManager, ref: ModelRef | None = None) -> int:

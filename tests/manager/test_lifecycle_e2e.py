@@ -232,7 +232,9 @@ def test_config_reload_by_polling_under_load(start_server, testdata: Path, tmp_p
         with pytest.raises(grpc.RpcError) as info:
             predict(predict_stub, "other")
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
-        assert info.value.details() == "Servable not found for request: Latest(other)"
+        assert info.value.details() == (
+            "Servable not found for request: Latest(other). Models served: m"
+        )
         with pytest.raises(grpc.RpcError) as info:
             predict(predict_stub, label="stable")
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT

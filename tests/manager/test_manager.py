@@ -54,10 +54,12 @@ def test_not_found_messages(tmp_path: Path) -> None:
         await manager.start()
         e = error_of(lambda: served_version(manager, ModelRef("m", version=7)))
         assert e.code == Code.NOT_FOUND
-        assert e.message == "Servable not found for request: Specific(m, 7)"
+        assert e.message == (
+            "Servable not found for request: Specific(m, 7). Available versions: 123"
+        )
         e = error_of(lambda: served_version(manager, ModelRef("other")))
         assert e.code == Code.NOT_FOUND
-        assert e.message == "Servable not found for request: Latest(other)"
+        assert e.message == "Servable not found for request: Latest(other). Models served: m"
         e = error_of(lambda: served_version(manager, ModelRef("m", label="stable")))
         assert (e.code, e.message) == (
             Code.INVALID_ARGUMENT, "Unrecognized servable version label: stable"
@@ -334,7 +336,51 @@ def test_reload_config_adds_and_removes_models(tmp_path: Path) -> None:
         await manager.reload_config(config("b"))
         await eventually(lambda: states(manager, "a") == {1: "END"})
         e = error_of(lambda: served_version(manager, ModelRef("a")))
-        assert e.message == "Servable not found for request: Latest(a)"
+        assert e.message == "Servable not found for request: Latest(a). Models served: b"
+        await manager.stop()
+
+    asyncio.run(scenario())
+
+
+def test_not_found_lists_models_served_or_versions_available(tmp_path: Path) -> None:
+    names = [f"m{i:02d}" for i in range(25)]
+    for name in names[:-1]:
+        add_version(tmp_path / name, 1)
+    add_version(tmp_path / "m00", 2)
+    add_version(tmp_path / names[-1], 9)
+    loader = FakeLoader()
+    loader.failures[9] = -1  # the last model serves nothing
+
+    async def scenario() -> None:
+        manager = ModelManager(
+            parse_model_config(
+                "model_config_list { "
+                + " ".join(f'config {{ name: "{n}" base_path: "{tmp_path / n}" '
+                           'model_platform: "tensorflow" model_version_policy { all { } } }'
+                           for n in names)
+                + " }"
+            ),
+            options(), loader=loader,
+        )
+        with pytest.raises(ServingError):  # one model did not become available
+            await manager.start()
+        served = names[:-1]
+        e = error_of(lambda: served_version(manager, ModelRef("x")))
+        assert e.message == (
+            "Servable not found for request: Latest(x). Models served: "
+            + ", ".join(served[:20]) + " (and 4 more)"
+        )
+        e = error_of(lambda: served_version(manager, ModelRef("x", version=3)))
+        assert e.message.startswith("Servable not found for request: Specific(x, 3). Models "
+                                    "served: ")
+        e = error_of(lambda: served_version(manager, ModelRef("m00", version=3)))
+        assert e.message == (
+            "Servable not found for request: Specific(m00, 3). Available versions: 1, 2"
+        )
+        e = error_of(lambda: served_version(manager, ModelRef("m24")))
+        assert e.message == (
+            "Servable not found for request: Latest(m24). Available versions: (none)"
+        )
         await manager.stop()
 
     asyncio.run(scenario())
