@@ -46,6 +46,7 @@ class ServerConfig:
     allow_version_labels_for_unavailable_models: bool = False
     enable_model_warmup: bool = True
     num_request_iterations_for_warmup: int = 0
+    probe_new_versions: bool = False  # not a TF Serving flag
     enable_signature_method_name_check: bool = False
     # TensorFlow runtime
     tensorflow_intra_op_parallelism: int = 0

@@ -48,6 +48,9 @@ SUPPORTED: dict[str, str] = {
     "enable_model_warmup": "Replay assets.extra/tf_serving_warmup_requests before serving a "
     "version.",
     "num_request_iterations_for_warmup": "Times each warmup request is replayed.",
+    "probe_new_versions": "Not in TF Serving: a new version must answer every signature "
+    "(its warmup requests, else synthetic inputs) before it serves; one that fails ends with "
+    "the error and the old version keeps serving.",
     "enable_signature_method_name_check": "Check that a signature's method name fits the API "
     "called.",
     "tensorflow_intra_op_parallelism": "Threads that parallelise one op (0: TensorFlow decides).",

@@ -2,7 +2,8 @@
 
 - Versions come from each model's base path through its version policy; the
   base paths are rescanned every ``--file_system_poll_wait_seconds``.
-- Loads (and warmup) run on a thread pool of ``--num_load_threads`` (0: one at a
+- Loads (and warmup, and with ``--probe_new_versions`` a call of every signature)
+  run on a thread pool of ``--num_load_threads`` (0: one at a
   time, as TF Serving's manager thread), unloads on ``--num_unload_threads``;
   never on the event loop. A failed load is retried ``--max_num_load_retries``
   times, ``--load_retry_interval_micros`` apart, then reported as END with its
@@ -415,18 +416,28 @@ class ModelManager:
         _unload_quietly(servable)
 
     def _load_and_warm_up(self, entry: ModelVersion) -> Any:
+        """Load; replay warmup records; with ``--probe_new_versions``, call every
+        signature. Whatever fails unloads the servable and fails the load."""
         servable = self._loader(entry.path, entry.version)
-        if self._options.enable_model_warmup:
-            from sigserve.runtime import warmup
+        options = self._options
+        try:
+            if options.enable_model_warmup:
+                from sigserve.runtime import warmup
 
-            try:
                 warmup.run_warmup(
-                    servable, entry.path, self._options.num_request_iterations_for_warmup,
+                    servable, entry.path, options.num_request_iterations_for_warmup,
                     version=entry.version,
                 )
-            except BaseException:
-                _unload_quietly(servable)
-                raise
+            if options.probe_new_versions:
+                from sigserve.runtime import version_probe
+
+                version_probe.probe_version(
+                    servable, entry.path, version=entry.version,
+                    warmup_replayed=options.enable_model_warmup,
+                )
+        except BaseException:
+            _unload_quietly(servable)
+            raise
         return servable
 
     def _retire(self, model: ModelEntry, *, force: bool = False) -> None:

@@ -13,21 +13,33 @@ from sigserve.config import ServerConfig
 from sigserve.errors import ServingError, invalid_argument
 from sigserve.manager import ModelManager
 from sigserve.manager.config import parse_model_config, single_model_config
-from sigserve.types import ModelRef
+from sigserve.types import ModelRef, SignatureInfo
 
 
 class FakeServable:
     def __init__(
-        self, path: str, version: int, events: list[str], unload_gate: threading.Event | None
+        self, path: str, version: int, loader: FakeLoader, unload_gate: threading.Event | None
     ) -> None:
         self.path = path
         self.version = version
-        self.events = events
+        self.events = loader.events
         self.unloaded = False
         self.unload_gate = unload_gate
+        self.signatures = dict(loader.signatures)
+        self._broken = loader.broken.get(version, {})
+        self._calls = loader.signature_calls
 
-    def run(self) -> int:
+    def run(
+        self, signature_name: str = "", inputs: dict[str, Any] | None = None,
+        output_filter: Any = (),
+    ) -> int:
+        """A request (``run()``) or a call of one signature, which may be broken."""
         assert not self.unloaded, "a request ran on an unloaded servable"
+        if signature_name:
+            shapes = {k: v.shape for k, v in (inputs or {}).items()}
+            self._calls.append((self.version, signature_name, shapes))
+            if signature_name in self._broken:
+                raise self._broken[signature_name]
         return self.version
 
     def unload(self) -> None:
@@ -48,6 +60,9 @@ class FakeLoader:
         self.gates: dict[int, threading.Event] = {}
         self.unload_gates: dict[int, threading.Event] = {}
         self.raises: dict[int, BaseException] = {}
+        self.signatures: dict[str, SignatureInfo] = {}  # every servable has these
+        self.broken: dict[int, dict[str, ServingError]] = {}  # version -> signature -> error
+        self.signature_calls: list[tuple[int, str, dict[str, tuple[int, ...]]]] = []
         self.active = 0
         self.max_active = 0
         self.calls: dict[int, int] = {}
@@ -69,7 +84,7 @@ class FakeLoader:
             if version in self.raises:
                 raise self.raises[version]
             self.events.append(f"load {version}")
-            return FakeServable(path, version, self.events, self.unload_gates.get(version))
+            return FakeServable(path, version, self, self.unload_gates.get(version))
         finally:
             with self._lock:
                 self.active -= 1
