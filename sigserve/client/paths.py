@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from sigserve.errors import invalid_argument
+
 
 def model_url(base: str, model: str, version: int | None = None, label: str | None = None) -> str:
     if version is not None and label is not None:
-        raise ValueError("give a version or a label, not both")
+        raise invalid_argument("give a version or a label, not both")
     url = f"{base.rstrip('/')}/v1/models/{quote(model, safe='')}"
     if version is not None:
         url += f"/versions/{int(version)}"

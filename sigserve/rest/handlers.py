@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sigserve.codecs import examples_json, proto_json, tf_json
+from sigserve.errors import ServingError
 from sigserve.rest.paths import Route
 from sigserve.service import Service
+from sigserve.signature_text import with_expected_inputs
+from sigserve.types import DEFAULT_SIGNATURE, TensorInfo
 
 
 async def predict(service: Service, route: Route, body: bytes) -> bytes:
     ref = route.ref()
-    request = tf_json.decode_predict_request(
-        body, lambda signature: service.signature_inputs(ref, signature)
-    )
+    signature: dict[str, Any] = {}
+
+    def inputs_of(name: str) -> dict[str, TensorInfo]:
+        signature["inputs"] = service.signature_inputs(ref, name)
+        signature["name"] = name or DEFAULT_SIGNATURE
+        return signature["inputs"]
+
+    try:
+        request = tf_json.decode_predict_request(body, inputs_of)
+    except ServingError as e:  # TF Serving's text, then what the signature expects
+        if "inputs" not in signature:
+            raise
+        raise with_expected_inputs(e, signature["name"], signature["inputs"]) from None
     _, outputs = await service.predict(ref, request.signature_name, request.inputs)
     return tf_json.encode_predict_response(outputs, request.format)
 

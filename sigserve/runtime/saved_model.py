@@ -25,6 +25,7 @@ from tensorflow.core.protobuf import config_pb2
 
 from sigserve.errors import Code, ServingError, failed_precondition, invalid_argument
 from sigserve.runtime.checks import check_inputs
+from sigserve.runtime.run_errors import run_error
 from sigserve.runtime.signatures import signature_info
 from sigserve.types import DEFAULT_SIGNATURE, SignatureInfo
 
@@ -83,13 +84,13 @@ class SavedModelServable:
         key = signature_name or DEFAULT_SIGNATURE
         signature = self.signature(key)
         wanted = tuple(_outputs_wanted(signature, output_filter))
-        feeds = check_inputs(signature, inputs)
+        feeds = check_inputs(signature, inputs, key)
         fetched = tuple(sorted(wanted))  # one callable per output set, whatever its order
         run = self._callable(key, fetched)
         try:
             values = run(*(feeds[name] for name in sorted(signature.inputs)))
         except tf.errors.OpError as e:
-            raise ServingError(_code(e), e.message) from None
+            raise run_error(e.error_code, e.message, key, signature) from None
         by_name = dict(zip(fetched, values, strict=True))
         return {name: _owned(by_name[name]) for name in wanted}  # in the client's order
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from sigserve.client import Client, GrpcClient
+from sigserve.client.model_info import SignatureInfo, TensorInfo, VersionStatus
 from sigserve.errors import Code, ServingError
 
 
@@ -76,13 +77,15 @@ def test_errors_are_serving_errors(client) -> None:
 
 
 def test_status_and_metadata(client) -> None:
-    status = client.status("default")
-    assert "AVAILABLE" in str(status)
+    assert client.status("default") == [VersionStatus(123, "AVAILABLE", "OK", "")]
     metadata = client.metadata("default")
-    signatures = metadata if isinstance(client, GrpcClient) else (
-        metadata["metadata"]["signature_def"]["signature_def"]
-    )  # fmt: skip
-    assert "serving_default" in signatures
+    assert (metadata.name, metadata.version) == ("default", 123)
+    assert metadata.signatures["serving_default"] == SignatureInfo(
+        "tensorflow/serving/predict",
+        inputs={"x": TensorInfo("DT_FLOAT", (-1, 1), "x:0")},
+        outputs={"y": TensorInfo("DT_FLOAT", (-1, 1), "y:0")},
+    )
+    assert metadata.signatures["classify_x_to_y"].inputs["inputs"].shape is None
 
 
 def test_rest_classify_and_regress(server) -> None:
