@@ -4,13 +4,59 @@ them, plus ready-to-send example request bodies; or the same as JSON.
 
 from __future__ import annotations
 
+import os
+import shlex
+from dataclasses import dataclass
 from typing import Any
 
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from sigserve.tools import examples
+from sigserve.tools.rules_signatures import served
 from sigserve.tools.savedmodel_reader import ModelDir, dtype_name, meta_graphs, read, shape_of
-from sigserve.types import SignatureInfo, TensorInfo
+from sigserve.types import DEFAULT_SIGNATURE, SignatureInfo, TensorInfo
+
+DEFAULT_URL = "http://localhost:8501"
+
+
+@dataclass(frozen=True)
+class RequestTarget:
+    """Where the example requests go: a REST base URL, the model name, and the version
+    when the version directory itself was inspected (then pinned in the URL)."""
+
+    model_name: str
+    url: str = DEFAULT_URL
+    version: int | None = None
+
+    def endpoint(self, verb: str) -> str:
+        path = f"/v1/models/{self.model_name}"
+        if self.version is not None:
+            path += f"/versions/{self.version}"
+        return f"{self.url.rstrip('/')}{path}:{verb}"
+
+
+def request_target(
+    given: str, model: ModelDir, url: str = DEFAULT_URL, model_name: str | None = None
+) -> RequestTarget:
+    """The model name from the directory: the base path's name, or the parent of a
+    numbered version directory (``models/tiny/3`` -> ``tiny``, version 3)."""
+    path = os.path.abspath(given)
+    base = os.path.basename(path)
+    if model.version is None and base.isdigit():
+        name, version = os.path.basename(os.path.dirname(path)), int(base)
+    else:
+        name, version = base, None
+    return RequestTarget(model_name or name, url, version)
+
+
+def read_line(model: ModelDir, target: RequestTarget) -> str:
+    """Which version was read, and from where."""
+    version = model.version if model.version is not None else target.version
+    path = os.path.abspath(model.path)
+    if version is None:
+        return f"Read the SavedModel in {path} (model name '{target.model_name}')"
+    latest = " (the highest version, the one served by default)" if model.version else ""
+    return f"Read version {version} of model '{target.model_name}' from {path}{latest}"
 
 
 def tensor_info(proto: meta_graph_pb2.TensorInfo) -> TensorInfo:
@@ -78,9 +124,12 @@ def _pick_signature(graphs: list[meta_graph_pb2.MetaGraphDef], key: str) -> Sign
 
 
 def text_lines(
-    model: ModelDir, tags: frozenset[str] | None = None, signature_def: str | None = None
+    model: ModelDir,
+    tags: frozenset[str] | None = None,
+    signature_def: str | None = None,
+    target: RequestTarget | None = None,
 ) -> list[str]:
-    """The text report: saved_model_cli's lines, then the example request bodies."""
+    """The text report: saved_model_cli's lines, then the example requests."""
     graphs = meta_graphs(read(model.path), tags)
     shown: list[tuple[str, SignatureInfo]] = []
     lines: list[str] = []
@@ -98,12 +147,28 @@ def text_lines(
                 lines += ["", f"signature_def['{key}']:", *signature_lines(signature, 1)]
                 shown.append((key, signature))
             lines.append(_ops_line(graph))
-    return lines + example_lines(shown)
+    target = target or request_target(model.path, model)
+    return [*lines, "", read_line(model, target), *example_lines(shown, target)]
 
 
-def example_lines(shown: list[tuple[str, SignatureInfo]]) -> list[str]:
-    lines = ["", "Example request bodies (POST to /v1/models/<model_name>:<verb>):"]
+def curl_line(key: str, found: dict[str, Any], target: RequestTarget) -> str | None:
+    """A ready ``curl`` command for the signature's example (row format when possible)."""
+    body = found.get("examples") or found.get("row") or found.get("columnar")
+    if body is None:
+        return None
+    if key == DEFAULT_SIGNATURE:
+        body = {k: v for k, v in body.items() if k != "signature_name"}
+    text = examples.render(body, limit=1_000_000)
+    return f"curl -d {shlex.quote(text)} {target.endpoint(found['verb'])}"
+
+
+def example_lines(shown: list[tuple[str, SignatureInfo]], target: RequestTarget) -> list[str]:
+    endpoint = target.endpoint("<verb>")
+    lines = ["", f"Example requests (POST to {endpoint}; serve it with `sigserve serve "
+             f"--model_name={target.model_name} --model_base_path=...`):"]  # fmt: skip
     for key, signature in shown:
+        if key not in served([key]):
+            continue  # TF Serving does not serve the init op
         found = examples.bodies(key, signature)
         lines += ["", f"signature_def['{key}']: :{found['verb']}"]
         if "examples" in found:
@@ -120,6 +185,9 @@ def example_lines(shown: list[tuple[str, SignatureInfo]]) -> list[str]:
                           else "not usable: an input has no batch dimension (shape ())")
             )  # fmt: skip
             lines += ["  columnar format:", "    " + examples.render(found["columnar"])]
+        curl = curl_line(key, found, target)
+        if curl is not None:
+            lines += ["  curl:", "    " + curl]
     return lines
 
 
@@ -129,24 +197,34 @@ def _tensor_json(info: TensorInfo) -> dict[str, Any]:
 
 
 def as_json(
-    model: ModelDir, tags: frozenset[str] | None = None, signature_def: str | None = None
+    model: ModelDir,
+    tags: frozenset[str] | None = None,
+    signature_def: str | None = None,
+    target: RequestTarget | None = None,
 ) -> dict[str, Any]:
-    """The machine-readable form: every MetaGraph's signatures with example bodies."""
+    """The machine-readable form: every MetaGraph's signatures with example bodies and
+    curl lines (none for internal signatures such as ``__saved_model_init_op``)."""
     graphs = meta_graphs(read(model.path), tags)
     if signature_def is not None:
         _pick_signature(graphs, signature_def)  # a clear error when it does not exist
-    result: dict[str, Any] = {"path": model.path, "version": model.version, "meta_graphs": []}
+    target = target or request_target(model.path, model)
+    version = model.version if model.version is not None else target.version
+    result: dict[str, Any] = {"path": model.path, "version": version,
+                              "model_name": target.model_name, "meta_graphs": []}  # fmt: skip
     for graph in graphs:
         signatures = {}
         for key in sorted(graph.signature_def):
             if signature_def is not None and key != signature_def:
                 continue
             signature = signature_info(graph.signature_def[key])
+            internal = key not in served([key])
+            found = None if internal else examples.bodies(key, signature)
             signatures[key] = {
                 "method_name": signature.method_name,
                 "inputs": {k: _tensor_json(v) for k, v in signature.inputs.items()},
                 "outputs": {k: _tensor_json(v) for k, v in signature.outputs.items()},
-                "examples": examples.bodies(key, signature),
+                "examples": found,
+                "curl": None if found is None else curl_line(key, found, target),
             }
         result["meta_graphs"].append(
             {"tags": list(graph.meta_info_def.tags), "signatures": signatures}

@@ -1,13 +1,13 @@
-"""Call a loaded signature with varied synthetic requests and keep the answers."""
+"""Call a signature with varied synthetic requests and keep the answers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from sigserve.tools import synthetic
+from sigserve.runtime import synthetic
+from sigserve.tools.served import Call, error_text, is_model_fault
 from sigserve.types import SignatureInfo
 
 # (batch size, size of other unknown dimensions, seed): shapes vary, then values alone.
@@ -23,10 +23,12 @@ class ProbeRun:
 
 @dataclass
 class Probe:
-    """The runs that succeeded; ``error`` says why probing stopped early."""
+    """The runs that succeeded; ``error`` says why probing stopped early, ``fault``
+    whether that failure is the model's (a missing variable), not the synthetic values'."""
 
     runs: list[ProbeRun] = field(default_factory=list)
     error: str | None = None
+    fault: bool = False
 
     def complete(self) -> bool:
         return self.error is None and len(self.runs) == len(PLAN)
@@ -41,18 +43,16 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
 
 
-def run(function: Any, signature: SignatureInfo) -> Probe:
-    """Call ``function`` (a loaded signature) once per entry of :data:`PLAN`."""
-    import tensorflow as tf
-
+def run(call: Call, signature: SignatureInfo) -> Probe:
+    """Call the signature (through the serving loader) once per entry of :data:`PLAN`."""
     probe = Probe()
     for batch, inner, seed in PLAN:
         feed = synthetic.inputs(signature, batch, inner, seed)
         try:
-            results = function(**{k: tf.constant(v) for k, v in feed.items()})
-            outputs = {k: np.asarray(v.numpy()) for k, v in results.items()}
+            outputs = {k: np.asarray(v) for k, v in call(feed).items()}
         except Exception as e:  # any failure of a synthetic request: stop probing
-            probe.error = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"
+            probe.error = f"{type(e).__name__}: {error_text(e)}"
+            probe.fault = is_model_fault(e)
             return probe
         probe.runs.append(ProbeRun(batch, feed, outputs))
     return probe
