@@ -349,7 +349,7 @@ class ModelManager:
             entry.move_to(State.LOADING)
         self._notify()
         try:
-            error = await self._load_with_retries(entry)
+            loaded, error = await self._load_with_retries(entry)
         except BaseException as e:  # cancelled by stop() after its wait, or a bug here
             with self._lock:
                 servable, entry.servable = entry.servable, None
@@ -363,7 +363,7 @@ class ModelManager:
             self._notify()
             raise
         with self._lock:
-            if error is None and entry.servable is not None:
+            if loaded:
                 entry.move_to(State.AVAILABLE)
                 log.info("Successfully loaded servable version {name: %s version: %d}",
                          entry.name, entry.version)
@@ -373,8 +373,9 @@ class ModelManager:
             self._retire(model)
         self._notify()
 
-    async def _load_with_retries(self, entry: ModelVersion) -> ServingError | None:
-        """Load ``entry`` (its servable is set by the loader thread); the last error."""
+    async def _load_with_retries(self, entry: ModelVersion) -> tuple[bool, ServingError | None]:
+        """Load ``entry`` (the loader thread sets its servable): whether it loaded, and
+        the last error."""
         assert self._loop is not None
         attempts = 1 + max(self._options.max_num_load_retries, 0)
         interval = max(self._options.load_retry_interval_micros, 0) / 1e6
@@ -391,12 +392,12 @@ class ModelManager:
                     break
                 try:
                     await self._loop.run_in_executor(self._load_pool, self._load_in_thread, entry)
-                    return None
+                    return True, None
                 except Exception as e:
                     error = load_failure(e)
                     log.error("Loading servable: {name: %s version: %d} failed: %s",
                               entry.name, entry.version, error.message)
-        return error
+        return False, error
 
     def _load_in_thread(self, entry: ModelVersion) -> None:
         """Load, warm up, probe; hand the servable to ``entry`` or, if the manager gave
