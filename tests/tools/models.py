@@ -141,3 +141,110 @@ def build_all(root: Path) -> dict[str, Path]:
         functions = {key: getattr(module, attr) for key, attr in signatures.items()}
         built[name] = _save(module, root / name, functions)
     return built
+
+
+# --- traps and models users write, for export and the serving-loader checks -------------
+
+
+class BatchOneTrap(tf.Module):  # issue 13: a Python branch on x.shape[0] == 1, traced with None
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], F32, name="x")])
+    def __call__(self, x):
+        if x.shape[0] == 1:
+            return {"y": tf.reduce_sum(x, axis=1) * 3.0}
+        return {"y": tf.reduce_sum(x, axis=1) * 6.0}
+
+
+class LongRowTrap(tf.Module):  # the same trap on an unknown non-batch dimension
+    @tf.function(input_signature=[tf.TensorSpec([None, None], F32, name="tokens")])
+    def __call__(self, tokens):
+        if tokens.shape[1] is not None and tokens.shape[1] > 4:  # never true when served
+            tokens = tokens[:, :4]
+        return {"y": tf.reduce_sum(tokens, axis=1)}
+
+
+class BatchOneCond(tf.Module):  # branches on the batch size in the graph: rows depend on it
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], F32, name="x")])
+    def __call__(self, x):
+        factor = tf.cond(tf.shape(x)[0] == 1, lambda: 3.0, lambda: 6.0)
+        return {"y": tf.reduce_sum(x, axis=1) * factor}
+
+
+class BatchStatistic(tf.Module):  # mixes rows: each answer depends on the rest of the batch
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], F32, name="x")])
+    def __call__(self, x):
+        return {"y": x - tf.reduce_mean(x, axis=0)}
+
+
+class SecondRow(tf.Module):  # answers batches of 2 and more, fails for one row
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], F32, name="x")])
+    def __call__(self, x):
+        return {"y": x - x[1]}
+
+
+class Scaler(tf.Module):  # healthy: a traced __call__ without input_signature, a variable
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = tf.Variable([1.0, 2.0, 3.0])
+
+    @tf.function
+    def __call__(self, x):
+        return {"y": x * self.scale}
+
+
+class TwoInputs(tf.Module):  # healthy: several inputs of several dtypes, a variable
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = tf.Variable(tf.random.stateless_normal([3, 2], seed=[3, 4]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], F32, name="features"),
+                                  tf.TensorSpec([None], tf.int64, name="bucket")])  # fmt: skip
+    def __call__(self, features, bucket):
+        scores = tf.matmul(features, self.w)
+        return {"scores": scores, "shifted": scores[:, 0] + tf.cast(bucket, F32)}
+
+
+def keras_functional():
+    """Issue 13's model: a Keras 3 functional model with named layers."""
+    import keras
+
+    inputs = keras.Input((4,), name="features")
+    hidden = keras.layers.Dense(8, activation="relu", name="hidden")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1, name="scores")(hidden))
+
+
+def keras_two_inputs():
+    import keras
+
+    age = keras.Input((1,), name="age")
+    dims = keras.Input((2,), name="dims")
+    joined = keras.layers.Concatenate()([age, dims])
+    price = keras.layers.Dense(1, name="price")(joined)
+    kind = keras.layers.Dense(3, activation="softmax", name="kind")(joined)
+    return keras.Model([age, dims], [price, kind])
+
+
+def keras_subclassed():
+    import keras
+    import numpy as np
+
+    class Scorer(keras.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x) * 2.0
+
+    model = Scorer()
+    model(np.ones([1, 3], np.float32))  # built by a call, as users do
+    return model
+
+
+class KerasInside(tf.Module):  # a tf.Module holding a Keras model: its variables are Keras's
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = keras_functional()
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], F32, name="x")])
+    def __call__(self, x):
+        return {"y": self.model(x)}
