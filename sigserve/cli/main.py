@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(commands)
+    for command in commands.choices.values():  # each reports its own usage errors
+        command.set_defaults(parser=command)
     return parser
 
 
@@ -120,7 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0].startswith("--") and argv[0] not in ("--help", "-h", "--version"):
         argv.insert(0, "serve")  # tensorflow_model_server style: flags only
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the subcommand, whose --help lists its flags
+        (getattr(args, "parser", None) or parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     args.debug = debug
     if not getattr(args, "func", None):
         parser.print_help()

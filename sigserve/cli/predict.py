@@ -81,10 +81,10 @@ def parse_input(text: str) -> tuple[str | None, np.ndarray]:
 
 
 def json_ready(value: Any) -> Any:
-    """Outputs as JSON values: floats in the shortest text that reads back to their
-    dtype (a float32 0.1 prints as 0.1), bytes as UTF-8 text."""
+    """Outputs as JSON values: by output name, floats in the shortest text that reads
+    back to their dtype (a float32 0.1 prints as 0.1), bytes as UTF-8 text."""
     if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
+        return {k: json_ready(value[k]) for k in sorted(value)}
     array = np.asarray(value)
     if array.dtype == object or array.dtype.kind == "S":
         flat = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in array.ravel()]

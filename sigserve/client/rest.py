@@ -19,7 +19,7 @@ import orjson
 
 from sigserve.client import model_info
 from sigserve.client.model_info import ModelMetadata, VersionStatus
-from sigserve.client.outputs import like_signature
+from sigserve.client.outputs import output_dtypes
 from sigserve.client.paths import model_url
 from sigserve.codecs import examples_json, tf_json_client
 from sigserve.errors import HTTP_STATUS, Code, ServingError
@@ -60,11 +60,10 @@ class Client:
         """Outputs as numpy, in the signature's dtypes: one array for one output,
         else a dict by output name."""
         body = tf_json_client.encode_predict_request(_as_arrays(inputs), signature_name)
-        outputs = tf_json_client.decode_predict_response(
-            self._post(model_url(self.url, model, version, label) + ":predict", body)
-        )
+        answer = self._post(model_url(self.url, model, version, label) + ":predict", body)
         signature = self._signature(model, signature_name, version, label)
-        return like_signature(outputs, signature.outputs if signature else {})
+        dtypes = output_dtypes(signature.outputs) if signature else {}
+        return tf_json_client.decode_predict_response(answer, dtypes)
 
     def classify(
         self,

@@ -66,7 +66,9 @@ def _row(value: Any, index: int) -> Any:
     return row.item() if isinstance(row, np.ndarray) and row.ndim == 0 else row
 
 
-def _from_json(value: Any) -> np.ndarray:
+def _from_json(value: Any, dtype: np.dtype | None = None) -> np.ndarray:
+    """A JSON value as an array; numbers in ``dtype`` when given (exact for int64/uint64,
+    which a float64 detour would round)."""
     leaves: list[Any] = []
     shape = dense_shape(value)
     flatten(value, shape, 0, leaves, _any_leaf)
@@ -76,15 +78,20 @@ def _from_json(value: Any) -> np.ndarray:
             for v in leaves
         ]
         return np.array(data, dtype=object).reshape(shape)
-    return np.array(leaves).reshape(shape)
+    return np.array(leaves, dtype=dtype).reshape(shape)
 
 
 def _any_leaf(value: Any) -> None:
     pass
 
 
-def decode_predict_response(body: bytes | str) -> np.ndarray | dict[str, np.ndarray]:
-    """The outputs of a Predict answer: one array, or a dict by output name."""
+def decode_predict_response(
+    body: bytes | str, dtypes: Mapping[str, np.dtype] | None = None
+) -> np.ndarray | dict[str, np.ndarray]:
+    """The outputs of a Predict answer: one array, or a dict by output name; numeric
+    outputs in ``dtypes`` (by output name, e.g. from the signature) where given."""
+    dtypes = dtypes or {}
+    only = next(iter(dtypes.values())) if len(dtypes) == 1 else None
     doc = parse_json(body)
     if not isinstance(doc, dict):
         raise invalid_argument(f"Unexpected response: {debug_string(doc)}")
@@ -93,11 +100,11 @@ def decode_predict_response(body: bytes | str) -> np.ndarray | dict[str, np.ndar
     if "outputs" in doc:
         outputs = doc["outputs"]
         if isinstance(outputs, dict) and not is_b64(outputs):
-            return {k: _from_json(v) for k, v in outputs.items()}
-        return _from_json(outputs)
+            return {k: _from_json(v, dtypes.get(k)) for k, v in outputs.items()}
+        return _from_json(outputs, only)
     if "predictions" in doc:
         rows = doc["predictions"]
         if rows and isinstance(rows[0], dict) and not is_b64(rows[0]):
-            return {k: _from_json([row[k] for row in rows]) for k in rows[0]}
-        return _from_json(rows)
+            return {k: _from_json([row[k] for row in rows], dtypes.get(k)) for k in rows[0]}
+        return _from_json(rows, only)
     raise invalid_argument(f"Unexpected response: {debug_string(doc)}")
