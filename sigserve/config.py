@@ -22,14 +22,14 @@ class ServerConfig:
     port: int = 8500
     grpc_host: str = "0.0.0.0"  # not a TF Serving flag (it always binds 0.0.0.0)
     grpc_socket_path: str = ""
-    grpc_max_threads: int = 0  # 0: 4 x number of CPUs, as TF Serving
+    grpc_max_threads: int = 0  # gRPC calls in progress; 0: no bound (pool: 4 x CPUs)
     grpc_channel_arguments: str = ""
     enable_grpc_healthcheck_service: bool = False
     enable_serialization_as_tensor_content: bool = False
     # REST
     rest_api_port: int = 8501
     rest_api_host: str = "0.0.0.0"  # not a TF Serving flag (it always binds 0.0.0.0)
-    rest_api_num_threads: int = 0  # 0: 4 x number of CPUs, as TF Serving
+    rest_api_num_threads: int = 0  # model pool: max(this, grpc_max_threads); 0: 4 x CPUs
     rest_api_timeout_in_ms: int = 30000
     rest_api_enable_cors_support: bool = False
     # models

@@ -20,7 +20,8 @@ SUPPORTED: dict[str, str] = {
     "grpc_host": "Address the gRPC API binds to, e.g. 127.0.0.1 for this machine only "
     "(sigserve's; TF Serving always binds 0.0.0.0).",
     "grpc_socket_path": "Also serve the gRPC API on this UNIX socket path.",
-    "grpc_max_threads": "Max gRPC server threads (0: 4 x CPUs).",
+    "grpc_max_threads": "Max gRPC calls in progress; one more gets RESOURCE_EXHAUSTED "
+    "(0: no bound). Also sizes the pool that runs models (see --rest_api_num_threads).",
     "grpc_channel_arguments": "Comma-separated key=value gRPC server channel arguments.",
     "enable_grpc_healthcheck_service": "Enable the standard gRPC health checking service.",
     "enable_serialization_as_tensor_content": "Answer gRPC Predict with tensor_content "
@@ -28,7 +29,8 @@ SUPPORTED: dict[str, str] = {
     "rest_api_port": "Port for the HTTP/REST API (0 disables it).",
     "rest_api_host": "Address the HTTP/REST API binds to, e.g. 127.0.0.1 for this machine "
     "only (sigserve's; TF Serving always binds 0.0.0.0).",
-    "rest_api_num_threads": "Threads for REST API processing (0: 4 x CPUs).",
+    "rest_api_num_threads": "Threads that run models for requests: the pool has "
+    "max(this, --grpc_max_threads) threads, each counted as 4 x CPUs when 0.",
     "rest_api_timeout_in_ms": "Timeout for HTTP/REST API calls.",
     "rest_api_enable_cors_support": "Add CORS headers to REST responses.",
     "model_name": "Name of the model (ignored if --model_config_file is set).",
@@ -55,8 +57,8 @@ SUPPORTED: dict[str, str] = {
     "called.",
     "tensorflow_intra_op_parallelism": "Threads that parallelise one op (0: TensorFlow decides).",
     "tensorflow_inter_op_parallelism": "Ops run at once (0: TensorFlow decides).",
-    "tensorflow_session_parallelism": "Accepted for compatibility; TF2 eager runtime uses the "
-    "two flags above.",
+    "tensorflow_session_parallelism": "Threads for both pools above when neither is set "
+    "(0: TensorFlow decides), as TF Serving.",
 }
 
 # TF Serving flags sigserve does not implement yet, with TF Serving's defaults.
