@@ -48,6 +48,10 @@ class ServerConfig:
     num_request_iterations_for_warmup: int = 0
     probe_new_versions: bool = False  # not a TF Serving flag
     enable_signature_method_name_check: bool = False
+    # batching
+    enable_batching: bool = False
+    batching_parameters_file: str = ""
+    enable_per_model_batching_parameters: bool = False
     # TensorFlow runtime
     tensorflow_intra_op_parallelism: int = 0
     tensorflow_inter_op_parallelism: int = 0

@@ -64,6 +64,7 @@ async def serve(config: ServerConfig) -> None:
     from sigserve.service import Service
 
     model_config = _model_config(config)  # a bad config file fails before TF loads
+    batching = _batching_options(config)  # so does a bad batching file
     rest_socket = _bind_ports(config)  # a port in use fails before models load
     from sigserve.runtime import saved_model
 
@@ -75,14 +76,24 @@ async def serve(config: ServerConfig) -> None:
         max_workers=max(config.rest_threads, config.grpc_threads), thread_name_prefix="sigserve-run"
     )
     tags = config.tags
+    batcher = None
+    if batching is not None:
+        from sigserve.batching import Batcher
+
+        per_model = config.enable_per_model_batching_parameters
+        batcher = Batcher(batching, executor, per_model=per_model)
+    prepare = batcher.prepare if batcher is not None else (lambda servable: servable)
     manager = ModelManager(
         model_config,
         config,
-        loader=lambda path, version: saved_model.load(path, tags),
+        loader=lambda path, version: prepare(saved_model.load(path, tags)),
     )
     await manager.start()
     service = Service(
-        manager, executor, check_method_name=config.enable_signature_method_name_check
+        manager,
+        executor,
+        check_method_name=config.enable_signature_method_name_check,
+        batcher=batcher,
     )
 
     stop = asyncio.Event()
@@ -126,6 +137,24 @@ async def serve(config: ServerConfig) -> None:
         await grpc_server.stop(5)
     await manager.stop()
     executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _batching_options(config: ServerConfig):
+    """``--enable_batching`` with ``--batching_parameters_file`` (TF Serving's rules)."""
+    from sigserve.errors import invalid_argument
+
+    if not config.enable_batching:
+        if config.batching_parameters_file:
+            raise invalid_argument(
+                "server_options.batching_parameters_file is set without setting "
+                "server_options.enable_batching to true."
+            )
+        return None
+    from sigserve.batching import BatchingOptions, read_batching_parameters
+
+    if config.batching_parameters_file:
+        return read_batching_parameters(config.batching_parameters_file)
+    return BatchingOptions()
 
 
 def _model_config(config: ServerConfig):

@@ -9,7 +9,7 @@ call that acquired it has finished, even if the caller stopped waiting.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,6 +20,7 @@ from sigserve.errors import invalid_argument
 from sigserve.types import DEFAULT_SIGNATURE, ModelRef, TensorInfo
 
 if TYPE_CHECKING:
+    from sigserve.batching import Batcher
     from sigserve.manager import ModelManager
 
 T = TypeVar("T")
@@ -41,22 +42,43 @@ class Service:
         executor: ThreadPoolExecutor,
         *,
         check_method_name: bool = False,
+        batcher: Batcher | None = None,
     ) -> None:
         self.manager = manager
         self._executor = executor
         self._check_method_name = check_method_name
+        self._batcher = batcher
 
     async def _run(self, ref: ModelRef, work: Callable[[Any], T]) -> tuple[Any, T]:
         """Run ``work(handle)`` on the thread pool while holding the version."""
+        return await self._held(ref, lambda handle: self._on_pool(work, handle))
+
+    async def _held(self, ref: ModelRef, start: Callable[[Any], tuple[Any, Awaitable[T]]]) -> Any:
+        """Begin ``start(handle)`` holding the version; it returns something whose
+        ``add_done_callback`` fires once the work no longer needs the servable, and
+        what to await. The version stays held until then, even if the caller left."""
         context = self.manager.acquire(ref)
         handle = context.__enter__()
         try:
-            future = self._executor.submit(work, handle)
+            pending, result = start(handle)
         except BaseException as e:
             context.__exit__(type(e), e, e.__traceback__)
             raise
-        future.add_done_callback(lambda _: context.__exit__(None, None, None))
-        return handle, await asyncio.wrap_future(future)
+        pending.add_done_callback(lambda _: context.__exit__(None, None, None))
+        return handle, await result
+
+    def _on_pool(self, work: Callable[[Any], T], handle: Any) -> tuple[Any, Awaitable[T]]:
+        future = self._executor.submit(work, handle)
+        return future, asyncio.wrap_future(future)
+
+    def _batched(
+        self, handle: Any, key: str, inputs: dict[str, np.ndarray], output_filter: Sequence[str]
+    ) -> tuple[Any, Awaitable[dict[str, np.ndarray]]]:
+        assert self._batcher is not None
+        task = self._batcher.submit(handle.servable, key, inputs, output_filter)
+        if task is None:  # cannot be merged: runs on its own
+            return self._on_pool(lambda h: h.servable.run(key, inputs, output_filter), handle)
+        return task, _in_order(task.result(), output_filter)
 
     def signature_inputs(self, ref: ModelRef, signature_name: str) -> dict[str, TensorInfo]:
         """The inputs of a signature, for decoding a REST request."""
@@ -75,7 +97,14 @@ class Service:
         output_filter: Sequence[str] = (),
     ) -> tuple[ResolvedSpec, dict[str, np.ndarray]]:
         key = signature_name or DEFAULT_SIGNATURE
-        handle, outputs = await self._run(ref, lambda h: h.servable.run(key, inputs, output_filter))
+        if self._batcher is not None:
+            handle, outputs = await self._held(
+                ref, lambda h: self._batched(h, key, inputs, output_filter)
+            )
+        else:
+            handle, outputs = await self._run(
+                ref, lambda h: h.servable.run(key, inputs, output_filter)
+            )
         return ResolvedSpec(handle.name, handle.version, key), outputs
 
     async def classify(
@@ -136,6 +165,14 @@ class Service:
 
     async def reload_config(self, config: Any) -> None:
         await self.manager.reload_config(config)
+
+
+async def _in_order(
+    outputs: Awaitable[dict[str, np.ndarray]], output_filter: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """A batch runs the sorted output set; answer in the order the caller asked."""
+    result = await outputs
+    return {name: result[name] for name in output_filter} if output_filter else result
 
 
 def model_ref_from_spec(spec: Any) -> ModelRef:

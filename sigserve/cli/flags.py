@@ -55,6 +55,11 @@ SUPPORTED: dict[str, str] = {
     "the error and the old version keeps serving.",
     "enable_signature_method_name_check": "Check that a signature's method name fits the API "
     "called.",
+    "enable_batching": "Batch concurrent Predict requests to a model into one call.",
+    "batching_parameters_file": "A text BatchingParameters proto (max_batch_size, "
+    "batch_timeout_micros, ...) used instead of the defaults.",
+    "enable_per_model_batching_parameters": "Read each version's batching_params.pbtxt "
+    "instead (a version without one is not batched).",
     "tensorflow_intra_op_parallelism": "Threads that parallelise one op (0: TensorFlow decides).",
     "tensorflow_inter_op_parallelism": "Ops run at once (0: TensorFlow decides).",
     "tensorflow_session_parallelism": "Threads for both pools above when neither is set "
@@ -63,9 +68,6 @@ SUPPORTED: dict[str, str] = {
 
 # TF Serving flags sigserve does not implement yet, with TF Serving's defaults.
 NOT_IMPLEMENTED: dict[str, str] = {
-    "enable_batching": "false",
-    "batching_parameters_file": "",
-    "enable_per_model_batching_parameters": "false",
     "monitoring_config_file": "",
     "platform_config_file": "",
     "ssl_config_file": "",

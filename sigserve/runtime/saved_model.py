@@ -74,6 +74,15 @@ class SavedModelServable:
         except KeyError:
             raise failed_precondition(f'Serving signature key "{key}" not found.') from None
 
+    def check(
+        self, signature_name: str, inputs: Mapping[str, np.ndarray], output_filter: Sequence[str]
+    ) -> None:
+        """Raise what :meth:`run` would raise for these arguments before running anything
+        (the batcher checks each request before it joins a batch)."""
+        signature = self.signature(signature_name)
+        _outputs_wanted(signature, output_filter)
+        check_inputs(signature, inputs)
+
     def run(
         self,
         signature_name: str,

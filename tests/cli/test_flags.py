@@ -47,12 +47,12 @@ def test_unknown_flag_is_named(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unimplemented_flag_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        parse_serve_flags(["--model_base_path=/m", "--enable_batching=true"])
+        parse_serve_flags(["--model_base_path=/m", "--use_alts_credentials=true"])
     assert "does not implement yet" in capsys.readouterr().err
 
 
 def test_unimplemented_flag_at_tf_serving_default_is_accepted() -> None:
-    parse_serve_flags(["--model_base_path=/m", "--enable_batching=false"])
+    parse_serve_flags(["--model_base_path=/m", "--use_alts_credentials=false"])
 
 
 def test_bad_boolean_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
