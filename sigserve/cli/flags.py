@@ -144,6 +144,9 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
             )
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(ServerConfig)}
     config = ServerConfig(**values)
+    for name in ("port", "rest_api_port"):
+        if not 0 <= getattr(config, name) <= 65535:
+            parser.error(f"--{name} must be a port number from 0 to 65535 (0: off)")
     if config.rest_api_port and config.rest_api_port == config.port:
         parser.error("--rest_api_port cannot be the same as --port")
     if config.grpc_channel_arguments:

@@ -92,6 +92,8 @@ def test_a_host_not_on_this_machine_is_one_line(model_path: str) -> None:
         (["--no_such_flag=1"], "--no_such_flag"),
         (["--enable_model_warmup=maybe"], "expected true or false"),
         (["--port=abc"], "--port"),
+        (["--port=-5"], "from 0 to 65535"),
+        (["--rest_api_port=70000"], "--rest_api_port must be"),
         (["--ssl_config_file=x.conf"], "does not implement yet"),
     ],
 )
