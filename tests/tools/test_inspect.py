@@ -83,3 +83,30 @@ def test_unknown_signature_is_a_clear_error() -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert 'Could not find signature "nope"' in result.stderr
+
+
+def test_curl_lines_skip_internal_signatures_and_name_the_version() -> None:
+    base = TESTDATA / "saved_model_half_plus_two_cpu"
+    data = json.loads(_sigserve(str(base), "--json", "--url", "http://example:9000"))
+    assert data["version"] == 123 and data["model_name"] == "saved_model_half_plus_two_cpu"
+    (graph,) = data["meta_graphs"]
+    curls = {k: s["curl"] for k, s in graph["signatures"].items()}
+    url = "http://example:9000/v1/models/saved_model_half_plus_two_cpu"
+    body = """'{"instances": [{"x": [0.5]}]}'"""
+    assert curls["serving_default"] == f"curl -d {body} {url}:predict"
+    assert curls["regress_x_to_y"].endswith(f"{url}:regress")
+    assert '"signature_name": "regress_x_to_y"' in curls["regress_x_to_y"]
+
+    text = _sigserve(str(base / "00000123"), "--model_name", "hp2")
+    assert "Read version 123 of model 'hp2'" in text
+    assert "http://localhost:8501/v1/models/hp2/versions/123:predict" in text
+
+
+def test_no_example_for_the_init_op(tool_models: dict[str, Path]) -> None:
+    text = _sigserve(str(tool_models["healthy_dense"]))
+    (listing, examples) = text.split("Example requests", 1)
+    assert "signature_def['__saved_model_init_op']" in listing  # as saved_model_cli shows it
+    assert "__saved_model_init_op" not in examples
+    data = json.loads(_sigserve(str(tool_models["healthy_dense"]), "--json"))
+    init = data["meta_graphs"][0]["signatures"]["__saved_model_init_op"]
+    assert init["examples"] is None and init["curl"] is None
