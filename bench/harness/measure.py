@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import selectors
 import socket
@@ -11,11 +13,11 @@ from typing import Any
 
 from bench.harness import processes
 from bench.harness.answers import same_predictions
-from bench.harness.http_probe import ServerExited, wait_for_first_predict
+from bench.harness.http_probe import ServerExited, post_json, wait_for_first_predict
 from bench.harness.models import BenchModel
 from bench.harness.results import InProcessRun, ServerRun
 from bench.harness.servers import Paths, Server, predict_url, refused_flag
-from bench.harness.wrk_load import WrkOutputError, run_wrk
+from bench.harness.wrk_load import WrkOutputError, point_seconds, run_wrk
 
 
 def free_port() -> int:
@@ -118,13 +120,16 @@ def server(
             return run
         say(f"[{model.name}] {spec.name}: cold start {cold:.2f} s, answer checked")
         try:
-            run_wrk(url, model.body, 16, warmup_s, lua, log)
+            rate = run_wrk(url, model.body, 16, warmup_s, lua, log).rps
             for c in concurrencies:
-                load = run_wrk(url, model.body, c, seconds, lua, log)
+                settle(url, model, launched.pid)
+                load = run_wrk(url, model.body, c, point_seconds(seconds, c, rate), lua, log)
                 run.loads[c] = load
+                rate = max(rate, load.rps)
                 say(
                     f"[{model.name}] {spec.name}: c={c}: {load.rps:,.1f} req/s, p50 "
-                    f"{load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms, {load.errors} errors"
+                    f"{load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms, {load.errors} errors "
+                    f"({load.requests} requests in {load.seconds:.1f} s)"
                 )
         except (WrkOutputError, OSError) as e:
             run.status, run.note = "failed", _one_line(str(e))
@@ -135,6 +140,22 @@ def server(
         return run
     finally:
         processes.stop(launched)
+
+
+def settle(url: str, model: BenchModel, pgid: int, timeout_s: float = 60.0) -> None:
+    """Wait until the server has worked off what the last load left queued (wrk stops sending,
+    the server still answers what it read): one more answered request, then until its
+    processes use under 5% of a core for 0.2 s."""
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        post_json(url, model.body.read_bytes(), timeout_s=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    used = processes.group_cpu_s(pgid)
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = processes.group_cpu_s(pgid)
+        if now - used < 0.01:
+            return
+        used = now
 
 
 def _one_line(text: str, limit: int = 160) -> str:

@@ -88,20 +88,35 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def group_rss_mib(pgid: int) -> float:
-    """VmRSS summed over the processes of group ``pgid`` (a server and any workers it forks)."""
-    total_kib = 0
+def _group_members(pgid: int) -> list[tuple[str, list[str]]]:
+    """(pid, /proc/<pid>/stat fields after the command name) of each process in group pgid."""
+    members = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
-            if int(stat[stat.rindex(")") + 2 :].split()[2]) != pgid:
-                continue
-            total_kib += vm_rss_kib(Path(f"/proc/{entry}/status").read_text())
-        except (OSError, ValueError):
+        except OSError:
             continue  # the process ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            members.append((entry, fields))
+    return members
+
+
+def group_rss_mib(pgid: int) -> float:
+    """VmRSS summed over the processes of group ``pgid`` (a server and any workers it forks)."""
+    total_kib = 0
+    for pid, _ in _group_members(pgid):
+        with contextlib.suppress(OSError):
+            total_kib += vm_rss_kib(Path(f"/proc/{pid}/status").read_text())
     return total_kib / 1024
+
+
+def group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds used so far by the processes of group ``pgid``."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in _group_members(pgid))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def vm_rss_kib(status: str) -> int:

@@ -79,15 +79,28 @@ def _batching(run: BenchRun, model: str) -> list[Ratio]:
     what_p50 = f"batching on - off p50, c={LOW_C}"
     on_high, off_high = (run.load(s, model, HIGH_C) for s in ("sigserve-batching", "sigserve"))
     on_low, off_low = (run.load(s, model, LOW_C) for s in ("sigserve-batching", "sigserve"))
-    rps = _ratio(on_high and on_high.rps, off_high and off_high.rps)
-    added = on_low.p50_ms - off_low.p50_ms if on_low and off_low else None
+    rps, rps_detail = None, ""
+    if on_high and off_high:
+        rps, rps_detail = (
+            _ratio(on_high.rps, off_high.rps),
+            f"{on_high.rps:,.0f} vs {off_high.rps:,.0f} req/s",
+        )
+    added, p50_detail = None, ""
+    if on_low and off_low:
+        added, p50_detail = (
+            on_low.p50_ms - off_low.p50_ms,
+            f"p50 {on_low.p50_ms:.2f} vs {off_low.p50_ms:.2f} ms",
+        )
     if model != "mlp":
-        return [Ratio(what_rps, model, rps, "x"), Ratio(what_p50, model, added, "ms")]
+        return [
+            Ratio(what_rps, model, rps, "x", detail=rps_detail),
+            Ratio(what_p50, model, added, "ms", detail=p50_detail),
+        ]
     return [
-        Ratio(what_rps, model, rps, "x", "≥ 1.5x", None if rps is None else rps >= 1.5),
+        Ratio(what_rps, model, rps, "x", "≥ 1.5x", None if rps is None else rps >= 1.5, rps_detail),
         Ratio(
             what_p50, model, added, "ms", f"≤ {BATCH_TIMEOUT_MS:g} ms (batch_timeout_micros)",
-            None if added is None else added <= BATCH_TIMEOUT_MS,
+            None if added is None else added <= BATCH_TIMEOUT_MS, p50_detail,
         ),
     ]  # fmt: skip
 

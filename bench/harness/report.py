@@ -8,6 +8,7 @@ from bench.harness.servers import SERVERS
 from bench.harness.wrk_load import LoadResult
 
 LABELS = {server.name: server.label for server in SERVERS}
+FEW = 100  # fewer requests than this at one point: p99 is the slowest of them, says the cell
 
 
 def ms(value: float) -> str:
@@ -25,7 +26,8 @@ def load_cell(load: LoadResult | None) -> str:
         return "–"
     if load.requests == 0:
         return "0 req"
-    return f"{rate(load.rps)} req/s · {ms(load.p50_ms)} / {ms(load.p99_ms)} ms"
+    cell = f"{rate(load.rps)} req/s · {ms(load.p50_ms)} / {ms(load.p99_ms)} ms"
+    return cell if load.requests >= FEW else f"{cell} (n={load.requests})"
 
 
 def errors_cell(run: ServerRun) -> str:
@@ -102,14 +104,16 @@ def markdown(run: BenchRun, ratios: list[Ratio]) -> str:
         f"- Python {m.get('python')}, TensorFlow {m.get('tensorflow')},"
         f" sigserve {m.get('sigserve')}",
         f"- Peers (own venv): {m.get('peers', 'not run')}",
-        f"- Load: {m.get('wrk')}, 1 thread, keep-alive, {run.seconds_per_load:g} s per point,"
+        f"- Load: {m.get('wrk')}, 1 thread, keep-alive, {run.seconds_per_load:g} s per point"
+        " (longer, up to 4x, where a slow model would give each connection under 3 requests),"
         " one server at a time on 127.0.0.1; the same JSON body for every request",
         f"- Command: `{run.command}` ({run.mode}); the whole run took {run.elapsed_s / 60:.1f} min",
         "",
         "## Throughput and latency",
         "",
-        "Cells: requests/s · p50 / p99 latency. Cold start: process launch to the first"
-        " successful predict. RSS: VmRSS after the load (all processes of the server).",
+        "Cells: requests/s · p50 / p99 latency (n=: fewer than 100 requests at that point)."
+        " Cold start: process launch to the first successful predict. RSS: VmRSS after the"
+        " load (all processes of the server).",
         "",
         *results_table(run),
         "",

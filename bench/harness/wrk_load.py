@@ -83,6 +83,17 @@ def parse_summary(output: str, connections: int) -> LoadResult:
         raise WrkOutputError(f"malformed {MARKER} line {line!r}: {e}") from e
 
 
+def point_seconds(
+    base_s: float, connections: int, rps: float | None, per_connection: int = 3, cap: float = 4
+) -> float:
+    """How long to load at ``connections`` so that each connection completes about
+    ``per_connection`` requests at ``rps`` (the rate seen so far): ``base_s`` for fast models,
+    longer for slow ones (MobileNetV2 at 64 connections), at most ``cap`` x ``base_s``."""
+    if not rps:
+        return base_s
+    return min(cap * base_s, max(base_s, per_connection * connections / rps))
+
+
 def wrk_path() -> str | None:
     return shutil.which("wrk")
 

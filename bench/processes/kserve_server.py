@@ -5,8 +5,8 @@
 
 A ``kserve.Model`` subclass as KServe's docs write one, served by ``kserve.ModelServer`` on its
 V1 protocol: ``POST /v1/models/NAME:predict`` with ``{"instances": ...}`` answers
-``{"predictions": ...}``. Per-request log lines (latency log, access log) are off, as they are
-in sigserve and the FastAPI wrapper.
+``{"predictions": ...}``. Per-request log lines (latency log, access log, the timing
+middleware's trace lines) are off, as they are in sigserve and the FastAPI wrapper.
 """
 
 from __future__ import annotations
@@ -51,5 +51,6 @@ if __name__ == "__main__":
     args, _ = parser.parse_known_args()
     model = SavedModel(args.model_name, args.export_dir)
     server = kserve.ModelServer(enable_latency_logging=False)
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    for per_request in ("uvicorn.access", "kserve.trace"):  # access log, timing middleware
+        logging.getLogger(per_request).setLevel(logging.WARNING)
     server.start([model])

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bench.harness.wrk_load import LUA, MARKER, WrkOutputError, parse_summary
+from bench.harness.wrk_load import LUA, MARKER, WrkOutputError, parse_summary, point_seconds
 
 WRK_OUTPUT = """\
 Running 8s test @ http://127.0.0.1:41234/v1/models/mlp:predict
@@ -76,3 +76,10 @@ def test_the_lua_script_prints_every_field_the_parser_reads() -> None:
         "connect", "read", "write", "status", "timeout",
     }  # fmt: skip
     assert '"MARKER"' not in LUA and MARKER in LUA
+
+
+def test_points_last_longer_for_slow_models_within_a_cap() -> None:
+    assert point_seconds(8.0, 64, rps=2600.0) == 8.0  # a fast model: the base duration
+    assert point_seconds(8.0, 16, rps=4.0) == 12.0  # 3 requests per connection
+    assert point_seconds(8.0, 64, rps=4.0) == 32.0  # capped at 4x
+    assert point_seconds(3.0, 1, rps=None) == 3.0  # no rate known yet
