@@ -91,16 +91,18 @@ def split(outputs: Tensors, sizes: Sequence[int], batch_size: int) -> list[dict[
 
 def pad_dims(array: np.ndarray, target: Sequence[int]) -> np.ndarray:
     """``array`` padded after its values, in every dimension but the 0th, to ``target``;
-    the pad value is the array's first element (TF Serving's choice)."""
+    the pad value is the array's first element (TF Serving's choice), or zero (empty
+    bytes) when the array has no elements."""
     widths = [(0, 0)] + [(0, t - d) for d, t in zip(array.shape[1:], target[1:], strict=True)]
-    if not any(after for _, after in widths) or array.size == 0:
+    if not any(after for _, after in widths):
         return array
     if array.dtype == object:  # np.pad's constant mode does not take objects
         out = np.empty((array.shape[0], *target[1:]), dtype=object)
-        out[...] = array.flat[0]
+        out[...] = array.flat[0] if array.size else b""
         out[tuple(slice(0, d) for d in array.shape)] = array
         return out
-    return np.pad(array, widths, mode="constant", constant_values=array.flat[0])
+    pad_value = array.flat[0] if array.size else np.zeros((), array.dtype)
+    return np.pad(array, widths, mode="constant", constant_values=pad_value)
 
 
 def _max_dims(parts: Sequence[np.ndarray]) -> list[int]:
