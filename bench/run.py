@@ -78,11 +78,12 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, _interrupted)
     work = args.work_dir.resolve()
     paths = Paths(REPO, work, Path(sys.executable), args.peers_python)
-    points = len(args.models) * len(args.servers)
-    estimate = len(args.models) * (args.in_process_seconds + 8) + points * (
-        12 + args.warmup + len(args.concurrencies) * args.duration
+    per_server = 12 + args.warmup + len(args.concurrencies) * args.duration
+    slow_extra = 3 * args.duration * (len(args.concurrencies) - 1)  # MobileNetV2's longer points
+    estimate = len(args.models) * (args.in_process_seconds + 8) + len(args.servers) * (
+        len(args.models) * per_server + ("mobilenet" in args.models) * slow_extra
     )
-    measure.say(f"about {estimate / 60:.0f} min at most; logs in {work / 'logs'}")
+    measure.say(f"about {estimate / 60:.0f} min; logs in {work / 'logs'}")
     started, clock = datetime.datetime.now(), time.monotonic()
     try:
         models = build_models(paths.project_python, REPO, work, HALF_PLUS_TWO)
