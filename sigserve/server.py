@@ -133,6 +133,7 @@ async def serve(config: ServerConfig) -> None:
     if rest is not None and rest_task is not None:
         rest.stop()
         await rest_task
+        app.offload.shutdown()
     if grpc_server is not None:
         await grpc_server.stop(5)
     await manager.stop()

@@ -18,6 +18,7 @@ from sigserve.codecs.tf_json import encode_error
 from sigserve.errors import Code, ServingError, invalid_argument
 from sigserve.rest import paths
 from sigserve.rest.handlers import HANDLERS
+from sigserve.rest.offload import Offload
 from sigserve.service import Service
 
 log = logging.getLogger("sigserve.rest")
@@ -40,6 +41,7 @@ class RestApp:
         self.service = service
         self.timeout = timeout_ms / 1000 if timeout_ms > 0 else None
         self.extra_headers = _CORS if cors else []
+        self.offload = Offload()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -51,6 +53,8 @@ class RestApp:
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_path = raw_path.split("?", 1)[0]
         body = await _read_body(receive)
+        if body is None:  # the client left before sending all of it: nobody to answer
+            return
         status, payload = await self.respond(method, raw_path, scope, body)
         headers = [_JSON, (b"content-length", str(len(payload)).encode()), *self.extra_headers]
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -68,7 +72,7 @@ class RestApp:
             handler = HANDLERS.get(route.action)
             if handler is None:
                 raise invalid_argument(f"Malformed request: {method} {raw_path}")
-            work = handler(self.service, route, body)
+            work = handler(self.service, route, body, self.offload)
             payload = await asyncio.wait_for(work, self.timeout) if self.timeout else await work
             return 200, payload
         except ServingError as e:
@@ -87,12 +91,13 @@ class RestApp:
         return error.http_status, encode_error(error.message)
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None if the client disconnected before sending it."""
     chunks = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             break

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import config_pb2
 
+from sigserve import heap
 from sigserve.errors import Code, ServingError, failed_precondition, invalid_argument
 from sigserve.runtime.checks import check_inputs
 from sigserve.runtime.run_errors import run_error
@@ -130,6 +131,7 @@ class SavedModelServable:
         """Close the session so its memory (variables, graph) is released."""
         self._callables.clear()
         self._session.close()
+        heap.collect_after_unload()
 
 
 def _outputs_wanted(signature: SignatureInfo, output_filter: Sequence[str]) -> list[str]:
@@ -181,4 +183,6 @@ def configure_threads(intra_op: int, inter_op: int) -> None:
 
 def load(path: str, tags: frozenset[str] = DEFAULT_TAGS) -> SavedModelServable:
     """Load the SavedModel at ``path`` (blocking)."""
-    return SavedModelServable(path, tags)
+    servable = SavedModelServable(path, tags)
+    heap.freeze_after_load()
+    return servable
