@@ -63,7 +63,6 @@ def parse_input_spec(text: str) -> tf.TensorSpec:
 class SignatureFunction:
     concrete: Any  # tf ConcreteFunction
     eager: Callable[..., Any] | None  # the Python function, to compare answers; None if unknown
-    keras: bool = False  # a Keras model's endpoint (exported with keras.export.ExportArchive)
 
 
 def _is_polymorphic(value: Any) -> bool:
@@ -154,7 +153,7 @@ def keras_signature(model: Any, specs: Any = None) -> SignatureFunction:
         concrete = function.get_concrete_function()
     except (TypeError, ValueError) as e:
         raise invalid_argument(f"the Keras model cannot be traced with {structure}: {e}") from None
-    return SignatureFunction(concrete, function, keras=True)
+    return SignatureFunction(concrete, function)
 
 
 def _keras_input_structure(model: Any) -> list[Any]:
