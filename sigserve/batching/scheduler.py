@@ -81,9 +81,8 @@ class _Queue:
         self.timer: asyncio.TimerHandle | None = None
 
     def enqueue(self, task: BatchTask) -> None:
-        limit = self.options.execution_batch_size
         open_batch = self.batches[-1]
-        if open_batch.size + task.size > limit:
+        if open_batch.size + task.size > self.options.execution_batch_size:
             if len(self.batches) >= self.options.max_enqueued_batches:
                 raise unavailable(
                     "The batch scheduling queue to which this task was submitted is full; "
@@ -96,9 +95,24 @@ class _Queue:
             self._arm_timer()
         open_batch.tasks.append(task)
         open_batch.size += task.size
-        if open_batch.size >= limit:
-            self._start_new_batch()
         self.scheduler.dispatch()
+
+    def capacity(self) -> int:
+        """Rows that can still be queued (TF Serving's ``SchedulingCapacity``)."""
+        limit = self.options.execution_batch_size
+        new_batches = self.options.max_enqueued_batches - len(self.batches)
+        return new_batches * limit + limit - self.batches[-1].size
+
+    def check_capacity(self, size: int) -> None:
+        """With large batch splitting, a request is refused whole, before any part is queued."""
+        if size > self.capacity():
+            raise unavailable(
+                "The batch scheduling queue to which this task was submitted is full; task size "
+                f"is {size} but scheduling capacity is only {self.capacity()} "
+                f"(num_enqueued_batches={len(self.batches)}, max_enqueued_batches="
+                f"{self.options.max_enqueued_batches}, open_batch_size={self.batches[-1].size}, "
+                f"max_execution_batch_size={self.options.execution_batch_size})"
+            )
 
     def _start_new_batch(self) -> _Batch:
         self.batches.append(_Batch())
@@ -115,13 +129,17 @@ class _Queue:
     def _timeout(self) -> None:
         self.timer = None
         self.scheduler.dispatch()
-        if self.batches[-1].tasks and self.ready_at() is None:
+        # This timer may have been the one of an earlier batch: the open batch needs its own
+        # (while full batches wait ahead of it, ready_at() is not None, yet it has to run at
+        # its own deadline once they are gone).
+        open_batch = self.batches[-1]
+        if open_batch.tasks and self.scheduler.loop.time() < self._deadline(open_batch):
             self._arm_timer()
 
     def ready_at(self) -> float | None:
         """When the head batch could start (its oldest request's time), or None."""
         head = self.batches[0]
-        if len(self.batches) > 1:
+        if len(self.batches) > 1 or head.size >= self.options.execution_batch_size:
             return head.opened_at
         if not head.tasks:
             return None
@@ -168,6 +186,8 @@ class BatchScheduler:
             queue = queues[full_key] = _Queue(self, options, run)
         task = BatchTask(inputs, size, self._future())
         limit = options.execution_batch_size
+        if options.enable_large_batch_splitting and size <= options.max_batch_size:
+            queue.check_capacity(size)
         if size <= limit:
             queue.enqueue(task)
             return task
@@ -192,7 +212,7 @@ class BatchScheduler:
             part = BatchTask({k: v[start:stop] for k, v in task.inputs.items()},
                              stop - start, self._future())  # fmt: skip
             task.parts.append(part)
-            queue.enqueue(part)  # the first failure leaves the rest unsent
+            queue.enqueue(part)  # fits: the capacity was checked first
         gathered = asyncio.gather(*(p.future for p in task.parts), return_exceptions=True)
         gathered.add_done_callback(lambda g: _join(task, g))
         return task
