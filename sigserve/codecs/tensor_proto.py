@@ -268,4 +268,21 @@ def _write_typed(proto: Any, array: np.ndarray, name: str) -> None:
         flat = flat.astype(np.complex64, copy=False).view(np.float32)
     elif field == "dcomplex_val":
         flat = flat.view(np.float64)
+    if flat.dtype.kind == "f" and flat.dtype.itemsize in (4, 8):
+        # Fixed-width values: hand protobuf the packed field's bytes in one go
+        # instead of one Python float per element.
+        number = proto.DESCRIPTOR.fields_by_name[field].number
+        data = _little_endian(flat).tobytes()
+        proto.MergeFromString(_varint(number << 3 | 2) + _varint(len(data)) + data)
+        return
     getattr(proto, field).extend(flat.tolist())
+
+
+def _varint(value: int) -> bytes:
+    """A non-negative integer in protobuf's varint encoding."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
