@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import shlex
 import signal
 import socket
@@ -121,6 +122,7 @@ def main(argv: list[str]) -> int:
     finally:
         processes.stop_all()
     run.elapsed_s = time.monotonic() - clock
+    run.machine["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     computed = ratios.compute(run)
     text = report.markdown(run, computed)
     print(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.harness.numbers import ms, rate
 from bench.harness.results import BenchRun
 from bench.harness.servers import BASELINES, BATCH_TIMEOUT_MS
 from bench.harness.wrk_load import LoadResult
@@ -53,8 +54,8 @@ def _vs_best_baseline(run: BenchRun, model: str, c: int) -> Ratio:
     name, theirs = best
     value = ours.rps / theirs.rps if theirs.rps else None
     detail = (
-        f"{ours.rps:,.0f} vs {theirs.rps:,.0f} req/s ({name}); "
-        f"p99 {ours.p99_ms:.1f} vs {theirs.p99_ms:.1f} ms"
+        f"{rate(ours.rps)} vs {rate(theirs.rps)} req/s ({name}); "
+        f"p99 {ms(ours.p99_ms)} vs {ms(theirs.p99_ms)} ms"
     )
     if model == "mlp" and c == MID_C:
         met = value is not None and value >= 4 and ours.p99_ms < theirs.p99_ms
@@ -68,7 +69,7 @@ def _tail(run: BenchRun, model: str) -> Ratio:
     if load is None:
         return Ratio(what, model, None, "x")
     value = _ratio(load.p99_ms, load.p50_ms)
-    detail = f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms"
+    detail = f"p50 {ms(load.p50_ms)} ms, p99 {ms(load.p99_ms)} ms"
     if model == "mlp":
         return Ratio(what, model, value, "x", "≤ 3x", value is not None and value <= 3, detail)
     return Ratio(what, model, value, "x", detail=detail)
@@ -83,13 +84,13 @@ def _batching(run: BenchRun, model: str) -> list[Ratio]:
     if on_high and off_high:
         rps, rps_detail = (
             _ratio(on_high.rps, off_high.rps),
-            f"{on_high.rps:,.0f} vs {off_high.rps:,.0f} req/s",
+            f"{rate(on_high.rps)} vs {rate(off_high.rps)} req/s",
         )
     added, p50_detail = None, ""
     if on_low and off_low:
         added, p50_detail = (
             on_low.p50_ms - off_low.p50_ms,
-            f"p50 {on_low.p50_ms:.2f} vs {off_low.p50_ms:.2f} ms",
+            f"p50 {ms(on_low.p50_ms)} vs {ms(off_low.p50_ms)} ms",
         )
     if model != "mlp":
         return [
@@ -110,7 +111,7 @@ def _vs_in_process(run: BenchRun, model: str) -> Ratio:
     load, bare = run.load("sigserve", model, LOW_C), run.in_process.get(model)
     calls = bare.calls_per_s if bare is not None else None
     value = _ratio(load and load.rps, calls)
-    detail = f"{load.rps:,.1f} req/s vs {calls:,.1f} calls/s" if load and calls else ""
+    detail = f"{rate(load.rps)} req/s vs {rate(calls)} calls/s" if load and calls else ""
     if model == "mobilenet":
         met = None if value is None else value >= 0.6
         return Ratio(what, model, value, "x", "≥ 0.6x", met, detail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.harness.numbers import ms, rate
 from bench.harness.ratios import Ratio
 from bench.harness.results import BenchRun, ServerRun
 from bench.harness.servers import SERVERS
@@ -9,16 +10,6 @@ from bench.harness.wrk_load import LoadResult
 
 LABELS = {server.name: server.label for server in SERVERS}
 FEW = 100  # fewer requests than this at one point: p99 is the slowest of them, says the cell
-
-
-def ms(value: float) -> str:
-    if value < 10:
-        return f"{value:.2f}"
-    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
-
-
-def rate(value: float) -> str:
-    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
 def load_cell(load: LoadResult | None) -> str:
@@ -100,7 +91,8 @@ def markdown(run: BenchRun, ratios: list[Ratio]) -> str:
         f"# sigserve benchmark, {run.started} on {m.get('host', '?')}",
         "",
         f"- Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory')}, {m.get('os')};"
-        f" load average at start {m.get('load average at start')}",
+        f" load average at start {m.get('load average at start')},"
+        f" at end {m.get('load average at end', '?')} (other work on the machine adds noise)",
         f"- Python {m.get('python')}, TensorFlow {m.get('tensorflow')},"
         f" sigserve {m.get('sigserve')}",
         f"- Peers (own venv): {m.get('peers', 'not run')}",
