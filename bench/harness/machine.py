@@ -67,7 +67,7 @@ def _run(command: list[str], cwd: Path | None = None) -> str:
 
 def _git_commit(repo: Path) -> str:
     commit = _run(["git", "rev-parse", "--short", "HEAD"], repo) or "unknown commit"
-    dirty = _run(["git", "status", "--porcelain", "--untracked-files=no", "sigserve"], repo)
+    dirty = _run(["git", "status", "--porcelain", "sigserve"], repo)
     return f"{commit}, sigserve/ modified" if dirty else commit
 
 
