@@ -20,6 +20,7 @@ import orjson
 
 from sigserve.codecs import json_parser
 from sigserve.codecs.dtypes import TF_TYPE_NAME, numpy_dtype
+from sigserve.codecs.json_numeric import NumericArray, ReadAhead
 from sigserve.codecs.json_writer import debug_text
 from sigserve.errors import Code, ServingError, invalid_argument
 
@@ -183,12 +184,20 @@ def _leaf_check(dtype: str) -> _Check:
     return check
 
 
-def to_tensor(value: Any, dtype: str, *, has_bools: bool = True) -> np.ndarray:
+def to_tensor(
+    value: Any, dtype: str, *, has_bools: bool = True, arrays: ReadAhead | None = None
+) -> np.ndarray:
     """A JSON value (scalar or nested lists) as a numpy array of TF dtype ``dtype``.
 
     ``has_bools=False`` promises the document holds no ``true``/``false``: then a
     dense numeric value takes numpy's C path; anything else takes the checked one.
+    ``arrays``: the arrays read ahead of the document (:mod:`json_numeric`),
+    used where ``value`` is a placeholder or a list of them, with ``has_bools=False``.
     """
+    if arrays is not None:
+        read = arrays.take(value)
+        if read is not None:
+            return _read_ahead_tensor(read, dtype)
     shape = dense_shape(value)
     if len(shape) > MAX_RANK:
         raise invalid_argument(
@@ -220,13 +229,34 @@ def to_tensor(value: Any, dtype: str, *, has_bools: bool = True) -> np.ndarray:
         return wide.astype(target, copy=False).reshape(shape)
 
 
+def _read_ahead_tensor(read: NumericArray, dtype: str) -> np.ndarray:
+    """An array read ahead as :func:`_numeric_fast_path` makes it from the same numbers.
+
+    Raises where that path would give way to the checked one: the caller then
+    reads the original body the usual way, for TF Serving's error.
+    """
+    if len(read.shape) > MAX_RANK or not (dtype in _FLOATS or dtype in _INTS):
+        raise invalid_argument(f"not a numeric array of rank <= {MAX_RANK}")
+    tensor = _numeric_cast(read.values.reshape(read.shape), dtype)
+    if tensor is None:
+        raise invalid_argument(f"numbers that do not fit {dtype}")
+    return tensor
+
+
 def _numeric_fast_path(value: Any, shape: list[int], dtype: str) -> np.ndarray | None:
     """numpy's own conversion, when it provably agrees with the checked path."""
     try:
         array = np.array(value)
     except (ValueError, TypeError, OverflowError):
         return None
-    if list(array.shape) != shape or array.dtype.kind not in ("fiu" if dtype in _FLOATS else "iu"):
+    if list(array.shape) != shape:
+        return None
+    return _numeric_cast(array, dtype)
+
+
+def _numeric_cast(array: np.ndarray, dtype: str) -> np.ndarray | None:
+    """``np.array`` of a JSON value's numbers as ``dtype`` (None: left to the checked path)."""
+    if array.dtype.kind not in ("fiu" if dtype in _FLOATS else "iu"):
         return None
     target = numpy_dtype(dtype)
     if target.kind in "iu" and array.size:

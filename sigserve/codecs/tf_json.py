@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from sigserve.codecs.json_floats import json_float_value
+from sigserve.codecs.json_numeric import ReadAhead, read_with_arrays_ahead
 from sigserve.codecs.json_values import debug_string, is_b64, parse_json, to_tensor
 from sigserve.codecs.json_writer import Block, SingleLine, render_block, write
 from sigserve.errors import ServingError, invalid_argument
@@ -57,30 +58,41 @@ def _is_object(value: Any) -> bool:
 
 
 def _rows(
-    instances: list[Any], infos: Mapping[str, TensorInfo], has_bools: bool
+    instances: list[Any],
+    infos: Mapping[str, TensorInfo],
+    has_bools: bool,
+    arrays: ReadAhead | None = None,
 ) -> dict[str, np.ndarray]:
     """Row format: each instance one slice of every input, batched along dimension 0.
 
     The whole batch is converted at once; when that fails, the instances are
     walked one by one, as TF Serving walks them, to report its first error.
+    ``arrays``: the large number arrays read ahead of the document, whose
+    placeholders stand for the instances list or for instances' values.
     """
-    if not isinstance(instances[0], dict) and len(infos) > 1:
+    plain = arrays is not None and arrays.holds(instances)  # one array of numbers
+    if (plain or not isinstance(instances[0], dict)) and len(infos) > 1:
         raise invalid_argument(
             "instances is a plain list, but expecting list of objects as multiple input "
             "tensors required as per tensorinfo_map"
         )
     names = sorted(infos)
     try:
+        if plain:
+            name = next(iter(infos))
+            return {name: to_tensor(instances, infos[name].dtype, arrays=arrays)}
         if _is_object(instances[0]):
             if all(type(item) is dict and item.keys() == infos.keys() for item in instances):
                 return {
                     name: to_tensor([item[name] for item in instances], infos[name].dtype,
-                                    has_bools=has_bools)
+                                    has_bools=has_bools, arrays=arrays)
                     for name in names
                 }  # fmt: skip
         elif not any(_is_object(item) for item in instances):
             name = next(iter(infos))
-            return {name: to_tensor(instances, infos[name].dtype, has_bools=has_bools)}
+            return {
+                name: to_tensor(instances, infos[name].dtype, has_bools=has_bools, arrays=arrays)
+            }
     except ServingError:
         pass
     _first_row_error(instances, infos)
@@ -137,7 +149,10 @@ def _shape(shape: list[int]) -> str:
 
 
 def _columns(
-    inputs: Any, infos: Mapping[str, TensorInfo], has_bools: bool
+    inputs: Any,
+    infos: Mapping[str, TensorInfo],
+    has_bools: bool,
+    arrays: ReadAhead | None = None,
 ) -> dict[str, np.ndarray]:
     if not isinstance(inputs, dict) or is_b64(inputs):
         if len(infos) > 1:
@@ -146,18 +161,44 @@ def _columns(
                 "tensors required as per tensorinfo_map"
             )
         name, info = next(iter(infos.items()))
-        return {name: to_tensor(inputs, info.dtype, has_bools=has_bools)}
+        return {name: to_tensor(inputs, info.dtype, has_bools=has_bools, arrays=arrays)}
     tensors = {}
     for name in sorted(infos):
         if name not in inputs:
             raise invalid_argument(f"Missing named input: {name} in 'inputs' object.")
-        tensors[name] = to_tensor(inputs[name], infos[name].dtype, has_bools=has_bools)
+        tensors[name] = to_tensor(
+            inputs[name], infos[name].dtype, has_bools=has_bools, arrays=arrays
+        )
     return tensors
 
 
 def decode_predict_request(body: bytes | str, input_info: InputInfo) -> PredictRequest:
-    """A Predict request body as numpy inputs typed by the signature's inputs."""
-    doc = parse_json(body)
+    """A Predict request body as numpy inputs typed by the signature's inputs.
+
+    A large body without ``true``/``false`` first has its large number arrays
+    read ahead (:mod:`json_numeric`, no list per row); that reading stands only
+    when it decodes without error and every array read ahead lands where an
+    input's numbers are expected. Otherwise, and for every error, the original
+    body is read the usual way, so results and error texts are the usual ones.
+    """
+    raw = body.encode("utf-8", "replace") if isinstance(body, str) else body
+    has_bools = b"true" in raw or b"false" in raw
+    if not has_bools and isinstance(body, bytes):
+        ahead = read_with_arrays_ahead(body)
+        if ahead is not None:
+            try:
+                request = _predict_request(ahead.doc, input_info, False, ahead.arrays)
+            except Exception:  # any doubt: the usual reading decides
+                pass
+            else:
+                if ahead.arrays.all_taken():
+                    return request
+    return _predict_request(parse_json(body), input_info, has_bools)
+
+
+def _predict_request(
+    doc: Any, input_info: InputInfo, has_bools: bool, arrays: ReadAhead | None = None
+) -> PredictRequest:
     if not isinstance(doc, dict):
         raise invalid_argument(f"JSON Value: {debug_string(doc)} Is not object")
     signature_name = _signature_name(doc)
@@ -166,8 +207,6 @@ def decode_predict_request(body: bytes | str, input_info: InputInfo) -> PredictR
         raise invalid_argument(
             f"Failed to get input map for signature: {signature_name or 'DEFAULT'}"
         )
-    raw = body.encode("utf-8", "replace") if isinstance(body, str) else body
-    has_bools = b"true" in raw or b"false" in raw
     has_instances, has_inputs = "instances" in doc, "inputs" in doc
     if has_instances and has_inputs:
         raise invalid_argument(
@@ -176,7 +215,8 @@ def decode_predict_request(body: bytes | str, input_info: InputInfo) -> PredictR
         )
     if has_instances:
         instances = doc["instances"]
-        if not isinstance(instances, list):
+        read_ahead = arrays is not None and arrays.holds(instances)
+        if not isinstance(instances, list) and not read_ahead:
             raise invalid_argument(
                 f"JSON Value: {debug_string(doc)} Expecting 'instances' to be an list/array"
             )
@@ -184,9 +224,10 @@ def decode_predict_request(body: bytes | str, input_info: InputInfo) -> PredictR
             raise invalid_argument(
                 f"JSON Value: {debug_string(doc)} No values in 'instances' array"
             )
-        return PredictRequest(signature_name, _rows(instances, infos, has_bools), Format.ROW)
+        rows = _rows(instances, infos, has_bools, arrays)
+        return PredictRequest(signature_name, rows, Format.ROW)
     if has_inputs:
-        inputs = _columns(doc["inputs"], infos, has_bools)
+        inputs = _columns(doc["inputs"], infos, has_bools, arrays)
         return PredictRequest(signature_name, inputs, Format.COLUMNAR)
     raise invalid_argument("Missing 'inputs' or 'instances' key")
 
