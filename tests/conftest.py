@@ -73,8 +73,9 @@ class ServerProcess:
 
 
 def launch(*flags: str, log_dir: Path, wait: bool = True, timeout: float = 90) -> ServerProcess:
-    """Start a sigserve server with TF Serving flags; ports are chosen unless given."""
-    args = list(flags)
+    """Start a sigserve server with TF Serving flags; ports are chosen unless given.
+    With ``SIGSERVE_TEST_BATCHING=1`` batching is turned on (see :func:`_batching_flags`)."""
+    args = list(flags) + _batching_flags(flags, log_dir)
     rest_port = _flag_int(args, "rest_api_port")
     grpc_port = _flag_int(args, "port")
     if rest_port is None:
@@ -98,6 +99,27 @@ def launch(*flags: str, log_dir: Path, wait: bool = True, timeout: float = 90) -
     if wait:
         wait_ready(server, timeout)
     return server
+
+
+BATCHING_PARAMETERS = (
+    "max_batch_size { value: 64 }\n"
+    "batch_timeout_micros { value: 1000 }\n"
+    "num_batch_threads { value: 2 }\n"
+)
+
+
+def _batching_flags(flags: tuple[str, ...], log_dir: Path) -> list[str]:
+    """``--enable_batching`` with a batching parameters file when the environment asks for
+    it (``SIGSERVE_TEST_BATCHING=1``: the whole suite against batching), unless the test
+    chose batching flags itself."""
+    if os.environ.get("SIGSERVE_TEST_BATCHING") != "1":
+        return []
+    own = ("--enable_batching", "--batching_parameters_file", "--enable_per_model_batching")
+    if any(flag.startswith(own) for flag in flags):
+        return []
+    path = log_dir / "batching_parameters.txt"
+    path.write_text(BATCHING_PARAMETERS)
+    return ["--enable_batching=true", f"--batching_parameters_file={path}"]
 
 
 def wait_ready(server: ServerProcess, timeout: float = 90) -> None:
