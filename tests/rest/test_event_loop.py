@@ -29,6 +29,7 @@ def server(start_server, testdata: Path):
         "--model_name=half_plus_two",
         f"--model_base_path={testdata / 'saved_model_half_plus_two_cpu'}",
         "--rest_api_timeout_in_ms=60000",
+        "--enable_batching=false",  # its 1.5M-row request is over any max_batch_size
     )
 
 
