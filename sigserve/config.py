@@ -56,6 +56,11 @@ class ServerConfig:
     tensorflow_intra_op_parallelism: int = 0
     tensorflow_inter_op_parallelism: int = 0
     tensorflow_session_parallelism: int = 0
+    # monitoring and logs
+    monitoring_config_file: str = ""
+    access_log: bool = True  # not a TF Serving flag
+    log_format: str = "plain"  # not a TF Serving flag: plain or json
+    log_level: str = "info"  # not a TF Serving flag
 
     @property
     def tags(self) -> frozenset[str]:

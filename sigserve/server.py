@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sigserve import listen
 from sigserve.config import ServerConfig
+from sigserve.observability import Observability
 
 log = logging.getLogger("sigserve")
 
@@ -65,6 +66,7 @@ async def serve(config: ServerConfig) -> None:
 
     model_config = _model_config(config)  # a bad config file fails before TF loads
     batching = _batching_options(config)  # so does a bad batching file
+    observability = Observability.from_config(config)  # and a bad monitoring config file
     rest_socket = _bind_ports(config)  # a port in use fails before models load
     from sigserve.runtime import saved_model
 
@@ -81,13 +83,18 @@ async def serve(config: ServerConfig) -> None:
         from sigserve.batching import Batcher
 
         per_model = config.enable_per_model_batching_parameters
-        batcher = Batcher(batching, executor, per_model=per_model)
+        batcher = Batcher(
+            batching, executor, per_model=per_model, on_batch=observability.batch_observer()
+        )
     prepare = batcher.prepare if batcher is not None else (lambda servable: servable)
     manager = ModelManager(
         model_config,
         config,
-        loader=lambda path, version: prepare(saved_model.load(path, tags)),
+        loader=observability.timed_loader(
+            lambda path, version: prepare(saved_model.load(path, tags))
+        ),
     )
+    observability.watch(manager.version_states)
     await manager.start()
     service = Service(
         manager,
@@ -106,7 +113,9 @@ async def serve(config: ServerConfig) -> None:
         from sigserve.grpc.server import build_grpc_server
 
         try:
-            grpc_server = build_grpc_server(service, config)
+            grpc_server = build_grpc_server(
+                service, config, observers=observability.grpc_interceptors()
+            )
         except OSError as e:  # taken since _bind_ports looked
             address = (config.grpc_host, config.port)
             raise listen.cannot_listen("gRPC", _GRPC_FLAGS, *address, e) from None
@@ -123,7 +132,7 @@ async def serve(config: ServerConfig) -> None:
             timeout_ms=config.rest_api_timeout_in_ms,
             cors=config.rest_api_enable_cors_support,
         )
-        rest = _Uvicorn(app, config, rest_socket)
+        rest = _Uvicorn(observability.rest_app(app), config, rest_socket)
         rest_task = await rest.start()
         log.info("Exporting HTTP/REST API at:%s ...", _rest_address(config))
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from sigserve import request_scope
 from sigserve.errors import invalid_argument
 from sigserve.types import DEFAULT_SIGNATURE, ModelRef, TensorInfo
 
@@ -59,6 +60,7 @@ class Service:
         what to await. The version stays held until then, even if the caller left."""
         context = self.manager.acquire(ref)
         handle = context.__enter__()
+        request_scope.note_version(handle.name, handle.version)
         try:
             pending, result = start(handle)
         except BaseException as e:
@@ -148,6 +150,7 @@ class Service:
 
     def metadata(self, ref: ModelRef) -> tuple[ResolvedSpec, dict[str, Any]]:
         with self.manager.acquire(ref) as handle:
+            request_scope.note_version(handle.name, handle.version)
             return ResolvedSpec(handle.name, handle.version, ""), handle.servable.signature_defs
 
     def status(self, ref: ModelRef) -> Any:

@@ -23,7 +23,7 @@ from sigserve.batching.params import (
     per_model_options,
     read_batching_parameters,
 )
-from sigserve.batching.scheduler import BatchScheduler, BatchTask
+from sigserve.batching.scheduler import BatchObserver, BatchScheduler, BatchTask
 
 __all__ = ["BatchTask", "Batcher", "BatchingOptions", "read_batching_parameters"]
 
@@ -32,9 +32,15 @@ class Batcher:
     """Batching for every servable, with one set of options or each version's own."""
 
     def __init__(
-        self, options: BatchingOptions, executor: Executor, *, per_model: bool = False
+        self,
+        options: BatchingOptions,
+        executor: Executor,
+        *,
+        per_model: bool = False,
+        on_batch: BatchObserver | None = None,
     ) -> None:
         self.options = options
+        self.on_batch = on_batch  # see BatchScheduler
         self.per_model = per_model
         self._executor = executor
         self._scheduler: BatchScheduler | None = None
@@ -64,7 +70,7 @@ class Batcher:
             return None
         servable.check(signature_name, inputs, output_filter)  # a bad request fails alone
         if self._scheduler is None:
-            self._scheduler = BatchScheduler(self._executor, self.options.threads)
+            self._scheduler = BatchScheduler(self._executor, self.options.threads, self.on_batch)
         outputs = tuple(sorted(output_filter))
         run = functools.partial(servable.run, signature_name, output_filter=outputs)
         return self._scheduler.submit(servable, (signature_name, outputs), options, run, inputs)

@@ -45,6 +45,7 @@ class BatchTask:
     future: asyncio.Future[Outputs]
     started: bool = False
     parts: list[BatchTask] = field(default_factory=list)  # when split over several batches
+    enqueued_at: float = 0.0  # loop time
 
     async def result(self) -> Outputs:
         """The request's outputs. Cancelling the caller takes the request out of its batch
@@ -93,6 +94,7 @@ class _Queue:
         if not open_batch.tasks:
             open_batch.opened_at = self.scheduler.loop.time()
             self._arm_timer()
+        task.enqueued_at = self.scheduler.loop.time()
         open_batch.tasks.append(task)
         open_batch.size += task.size
         self.scheduler.dispatch()
@@ -152,11 +154,19 @@ class _Queue:
         return batch
 
 
-class BatchScheduler:
-    """Batches requests per queue and runs them on ``executor``, ``threads`` at a time."""
+BatchObserver = Callable[[list[int], int, list[float]], None]
 
-    def __init__(self, executor: Executor, threads: int) -> None:
+
+class BatchScheduler:
+    """Batches requests per queue and runs them on ``executor``, ``threads`` at a time.
+    ``on_batch`` (metrics) is told of each batch as it starts: its requests' sizes, its
+    padded size, and how long each request waited (seconds)."""
+
+    def __init__(
+        self, executor: Executor, threads: int, on_batch: BatchObserver | None = None
+    ) -> None:
         self.executor = executor
+        self.on_batch = on_batch
         self.free_threads = max(threads, 1)
         self.loop = asyncio.get_running_loop()
         self._queues: weakref.WeakKeyDictionary[Any, dict[tuple, _Queue]] = (
@@ -235,6 +245,10 @@ class BatchScheduler:
                 continue
             for task in tasks:
                 task.started = True
+            if self.on_batch is not None:
+                sizes, now = [t.size for t in tasks], self.loop.time()
+                padded = arrays.padded_size(sum(sizes), queue.options.allowed_batch_sizes)
+                self.on_batch(sizes, padded, [now - t.enqueued_at for t in tasks])
             self.free_threads -= 1
             self.loop.create_task(self._run(queue, tasks))
 

@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Sequence
 
 from sigserve.config import ServerConfig
+from sigserve.observability.logs import FORMATS as LOG_FORMATS
+from sigserve.observability.logs import LEVELS as LOG_LEVELS
 
 SUPPORTED: dict[str, str] = {
     "port": "TCP port for the gRPC API (0 disables it).",
@@ -64,11 +66,18 @@ SUPPORTED: dict[str, str] = {
     "tensorflow_inter_op_parallelism": "Ops run at once (0: TensorFlow decides).",
     "tensorflow_session_parallelism": "Threads for both pools above when neither is set "
     "(0: TensorFlow decides), as TF Serving.",
+    "monitoring_config_file": "A text MonitoringConfig proto; with prometheus_config { enable: "
+    "true } Prometheus metrics are served on the REST port at its path (default "
+    "/monitoring/prometheus/metrics). See docs/operations.md.",
+    "access_log": "Not in TF Serving: log one line per REST or gRPC request to the "
+    "sigserve.access logger.",
+    "log_format": "Not in TF Serving: plain (text lines) or json (one JSON object per line).",
+    "log_level": "Not in TF Serving: the lowest level logged: debug, info, warning or error "
+    "(access lines are info, or warning for answers with a 5xx status).",
 }
 
 # TF Serving flags sigserve does not implement yet, with TF Serving's defaults.
 NOT_IMPLEMENTED: dict[str, str] = {
-    "monitoring_config_file": "",
     "platform_config_file": "",
     "ssl_config_file": "",
     "use_alts_credentials": "false",
@@ -147,6 +156,10 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     for name in ("port", "rest_api_port"):
         if not 0 <= getattr(config, name) <= 65535:
             parser.error(f"--{name} must be a port number from 0 to 65535 (0: off)")
+    if config.log_format not in LOG_FORMATS:
+        parser.error(f"--log_format must be one of {', '.join(LOG_FORMATS)}")
+    if config.log_level not in LOG_LEVELS:
+        parser.error(f"--log_level must be one of {', '.join(LOG_LEVELS)}")
     if config.rest_api_port and config.rest_api_port == config.port:
         parser.error("--rest_api_port cannot be the same as --port")
     if config.grpc_channel_arguments:

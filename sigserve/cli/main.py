@@ -84,14 +84,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def run_server(config) -> int:
-    import logging
-
     from sigserve.errors import ServingError
+    from sigserve.observability.logs import configure_logging
     from sigserve.server import serve
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(config.log_format, config.log_level)
     try:
         _run_event_loop(serve(config))
     except ServingError as e:  # e.g. a port already in use, a bad model config file

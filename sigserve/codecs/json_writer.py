@@ -64,6 +64,15 @@ def string_token(text: str) -> bytes:
     return token.encode("utf-8", "surrogateescape")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with every lone surrogate (a byte that was not UTF-8, kept by
+    ``surrogateescape``) replaced by U+FFFD, so that it encodes as valid UTF-8."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
 def double_token(value: float) -> bytes:
     """A double as rapidjson's ``Writer::Double`` prints it (shortest digits)."""
     if math.isnan(value) or math.isinf(value):

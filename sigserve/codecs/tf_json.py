@@ -24,7 +24,7 @@ import numpy as np
 from sigserve.codecs.json_floats import json_float_value
 from sigserve.codecs.json_numeric import ReadAhead, read_with_arrays_ahead
 from sigserve.codecs.json_values import debug_string, is_b64, parse_json, to_tensor
-from sigserve.codecs.json_writer import Block, SingleLine, render_block, write
+from sigserve.codecs.json_writer import Block, SingleLine, render_block, valid_unicode, write
 from sigserve.errors import ServingError, invalid_argument
 from sigserve.types import TensorInfo
 
@@ -300,5 +300,9 @@ def encode_predict_response(outputs: Mapping[str, np.ndarray], format: Format) -
 
 
 def encode_error(message: str) -> bytes:
-    """TF Serving's error body (``MakeJsonFromStatus``): ``{"error": "<message>"}``, pretty."""
-    return write({"error": message})
+    """TF Serving's error body (``MakeJsonFromStatus``): ``{"error": "<message>"}``, pretty.
+
+    Unlike TF Serving's, the body is always valid JSON: bytes of the request that were
+    not UTF-8, quoted in the message, are written as U+FFFD (the replacement character).
+    """
+    return write({"error": valid_unicode(message)})

@@ -14,6 +14,7 @@ Serving's exhausted gRPC thread pool. The default (0) sets no bound.
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -31,13 +32,20 @@ from sigserve.service import Service
 HEALTHY_SERVICES = ("", "ModelService", "PredictionService")
 
 
-def build_grpc_server(service: Service, config: ServerConfig) -> grpc.aio.Server:
+def build_grpc_server(
+    service: Service,
+    config: ServerConfig,
+    *,
+    observers: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> grpc.aio.Server:
+    """``observers``: interceptors for metrics and logs (outermost)."""
     # SO_REUSEPORT off: a second server on a port in use fails instead of sharing it.
     options = dict(server_options(config.grpc_channel_arguments))
     options.setdefault("grpc.so_reuseport", 0)
     server = grpc.aio.server(
         options=list(options.items()),
         maximum_concurrent_rpcs=config.grpc_max_threads or None,
+        interceptors=list(observers),
     )
     tensor_content = config.enable_serialization_as_tensor_content
     protos.prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(

@@ -169,6 +169,14 @@ class ModelManager:
         finally:
             self._release(entry)
 
+    def version_states(self) -> dict[str, dict[int, str]]:
+        """Per model: each version's state, as GetModelStatus reports it (metrics)."""
+        with self._lock:
+            return {
+                name: {v: status.state for v, status in model.statuses().items()}
+                for name, model in self._models.items()
+            }
+
     def status(self, ref: ModelRef) -> list[VersionStatus]:
         """Per version: state and error, highest version first (GetModelStatus)."""
         if not ref.name:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sigserve import request_scope
 from sigserve.codecs.tf_json import encode_error
 from sigserve.errors import Code, ServingError, invalid_argument
 from sigserve.rest import paths
@@ -76,6 +77,7 @@ class RestApp:
             payload = await asyncio.wait_for(work, self.timeout) if self.timeout else await work
             return 200, payload
         except ServingError as e:
+            request_scope.note_error(e)  # its code, for metrics and the access log
             return e.http_status, encode_error(e.message)
         except asyncio.TimeoutError:
             return 504, encode_error("Deadline Exceeded")
