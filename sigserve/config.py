@@ -61,6 +61,11 @@ class ServerConfig:
     access_log: bool = True  # not a TF Serving flag
     log_format: str = "plain"  # not a TF Serving flag: plain or json
     log_level: str = "info"  # not a TF Serving flag
+    # limits and shutdown (not TF Serving flags)
+    rest_api_max_body_bytes: int = 256 * 1024 * 1024
+    max_requests_in_progress: int = 1000  # REST and gRPC together; 0: no bound
+    shutdown_drain_seconds: float = 0.0
+    shutdown_grace_seconds: float = 30.0
 
     @property
     def tags(self) -> frozenset[str]:

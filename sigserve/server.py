@@ -1,8 +1,20 @@
 """One sigserve process: models, service, REST and gRPC, and their lifecycle.
 
 Start-up follows TF Serving: the initial model versions are loaded first, then
-the ports open (so a client that can connect can predict). SIGINT/SIGTERM stop
-accepting, let requests in flight finish, then unload.
+the ports open (so a client that can connect can predict).
+
+Shutdown, on SIGTERM or SIGINT (a second one exits at once, see
+:mod:`sigserve.stop_signal`):
+
+1. not ready from now: ``/readyz`` answers 503, gRPC health NOT_SERVING;
+2. requests are still answered for ``--shutdown_drain_seconds`` (load balancers
+   take a while to stop sending);
+3. both ports stop accepting; requests already received have up to
+   ``--shutdown_grace_seconds`` to finish (then they are cancelled);
+4. the models are unloaded, and the process exits 0.
+
+A signal during the initial load stops it: loads in progress finish (TensorFlow
+cannot interrupt one), nothing serves, exit 0.
 """
 
 from __future__ import annotations
@@ -10,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,7 +52,7 @@ class _Uvicorn:
                 log_level="warning",
                 access_log=False,
                 lifespan="off",
-                timeout_graceful_shutdown=5,
+                timeout_graceful_shutdown=config.shutdown_grace_seconds,
             )
         )
         self.sock = sock
@@ -60,10 +71,14 @@ class _Uvicorn:
 
 
 async def serve(config: ServerConfig) -> None:
-    """Run a server until SIGINT or SIGTERM."""
+    """Run a server until SIGINT or SIGTERM, then shut it down (see above)."""
+    from sigserve.health import Health
+    from sigserve.limits import RequestSlots
     from sigserve.manager import ModelManager
     from sigserve.service import Service
+    from sigserve.stop_signal import StopSignal
 
+    stop = StopSignal()
     model_config = _model_config(config)  # a bad config file fails before TF loads
     batching = _batching_options(config)  # so does a bad batching file
     observability = Observability.from_config(config)  # and a bad monitoring config file
@@ -95,7 +110,17 @@ async def serve(config: ServerConfig) -> None:
         ),
     )
     observability.watch(manager.version_states)
-    await manager.start()
+    if not await stop.unless_first(manager.start()):
+        log.info("Received %s while loading: stopping once the loads in progress end",
+                 stop.name)
+        if rest_socket is not None:
+            rest_socket.close()
+        await manager.stop(timeout=config.shutdown_grace_seconds)
+        executor.shutdown(wait=False, cancel_futures=True)
+        return
+    health = Health(manager.availability)
+    manager.add_listener(health.changed)
+    slots = RequestSlots(config.max_requests_in_progress)
     service = Service(
         manager,
         executor,
@@ -103,18 +128,21 @@ async def serve(config: ServerConfig) -> None:
         batcher=batcher,
     )
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
-    grpc_server = None
+    grpc_server = grpc_health = None
     if config.port or config.grpc_socket_path:
+        from sigserve.grpc.health import GrpcHealth
         from sigserve.grpc.server import build_grpc_server
 
+        if config.enable_grpc_healthcheck_service:
+            grpc_health = GrpcHealth()
+            await grpc_health.follow(health)
         try:
             grpc_server = build_grpc_server(
-                service, config, observers=observability.grpc_interceptors()
+                service,
+                config,
+                observers=observability.grpc_interceptors(),
+                health=grpc_health,
+                slots=slots,
             )
         except OSError as e:  # taken since _bind_ports looked
             address = (config.grpc_host, config.port)
@@ -126,27 +154,50 @@ async def serve(config: ServerConfig) -> None:
     rest = rest_task = None
     if rest_socket is not None:
         from sigserve.rest.app import RestApp
+        from sigserve.rest.health import HealthRoutes
+        from sigserve.rest.limits import RefuseBeyondLimit
 
         app = RestApp(
             service,
             timeout_ms=config.rest_api_timeout_in_ms,
             cors=config.rest_api_enable_cors_support,
+            max_body_bytes=config.rest_api_max_body_bytes,
         )
-        rest = _Uvicorn(observability.rest_app(app), config, rest_socket)
+        # Probes first (never counted, never refused), then metrics/logs, then the bound.
+        asgi = HealthRoutes(observability.rest_app(RefuseBeyondLimit(app, slots)), health)
+        rest = _Uvicorn(asgi, config, rest_socket)
         rest_task = await rest.start()
         log.info("Exporting HTTP/REST API at:%s ...", _rest_address(config))
 
     print(_ready_line(config), flush=True)
     await stop.wait()
-    log.info("Shutting down")
-    if rest is not None and rest_task is not None:
-        rest.stop()
-        await rest_task
-        app.offload.shutdown()
-    if grpc_server is not None:
-        await grpc_server.stop(5)
+    drain, grace = config.shutdown_drain_seconds, config.shutdown_grace_seconds
+    log.info("Received %s: not ready from now; answering for %gs more, then finishing the "
+             "requests in progress (up to %gs). Send it again to exit at once.",
+             stop.name, drain, grace)
+    health.begin_shutdown()
+    if grpc_health is not None:
+        await grpc_health.shut_down()
+    await asyncio.sleep(drain)
+    log.info("Not accepting requests any more; %d in progress", slots.in_use)
+
+    async def stop_rest() -> None:
+        if rest is not None and rest_task is not None:
+            rest.stop()
+            await rest_task
+            app.offload.shutdown()
+
+    async def stop_grpc() -> None:
+        if grpc_server is not None:
+            await grpc_server.stop(grace)
+
+    await asyncio.gather(stop_rest(), stop_grpc())
+    if grpc_health is not None:
+        await grpc_health.close()
+    log.info("Unloading models")
     await manager.stop()
     executor.shutdown(wait=False, cancel_futures=True)
+    log.info("Shut down")
 
 
 def _batching_options(config: ServerConfig):

@@ -74,6 +74,15 @@ SUPPORTED: dict[str, str] = {
     "log_format": "Not in TF Serving: plain (text lines) or json (one JSON object per line).",
     "log_level": "Not in TF Serving: the lowest level logged: debug, info, warning or error "
     "(access lines are info, or warning for answers with a 5xx status).",
+    "rest_api_max_body_bytes": "Not in TF Serving: the largest REST request body accepted; "
+    "a larger one gets 413 before it is read (0: no limit).",
+    "max_requests_in_progress": "Not in TF Serving: REST and gRPC requests in progress at "
+    "once; one more gets 503 / UNAVAILABLE at once (0: no bound). Health checks do not count.",
+    "shutdown_drain_seconds": "Not in TF Serving: after SIGTERM/SIGINT, seconds the server "
+    "reports not ready but keeps answering (for load balancers to notice) before it stops "
+    "accepting.",
+    "shutdown_grace_seconds": "Not in TF Serving: then, seconds requests already received "
+    "have to finish before they are cancelled.",
 }
 
 # TF Serving flags sigserve does not implement yet, with TF Serving's defaults.
@@ -96,6 +105,13 @@ NOT_IMPLEMENTED: dict[str, str] = {
     "skip_initialize_tpu": "false",
     "force_allow_any_version_labels_for_unavailable_models": "false",
 }
+
+_NOT_NEGATIVE = (
+    "rest_api_max_body_bytes",
+    "max_requests_in_progress",
+    "shutdown_drain_seconds",
+    "shutdown_grace_seconds",
+)
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -156,6 +172,9 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     for name in ("port", "rest_api_port"):
         if not 0 <= getattr(config, name) <= 65535:
             parser.error(f"--{name} must be a port number from 0 to 65535 (0: off)")
+    for name in _NOT_NEGATIVE:
+        if getattr(config, name) < 0:
+            parser.error(f"--{name} cannot be negative")
     if config.log_format not in LOG_FORMATS:
         parser.error(f"--log_format must be one of {', '.join(LOG_FORMATS)}")
     if config.log_level not in LOG_LEVELS:

@@ -17,35 +17,42 @@ import errno
 from collections.abc import Sequence
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2_grpc
 
 from sigserve import protos
 from sigserve.config import ServerConfig
 from sigserve.grpc.channel_args import server_options
+from sigserve.grpc.health import GrpcHealth
+from sigserve.grpc.limits import RefuseBeyondLimit
 from sigserve.grpc.model_service import ModelService
 from sigserve.grpc.prediction_service import PredictionService
+from sigserve.limits import RequestSlots
 from sigserve.listen import host_port
 from sigserve.service import Service
-
-# What TF Serving's health service reports SERVING once started ("" is gRPC's
-# overall health, SERVING by default in C++).
-HEALTHY_SERVICES = ("", "ModelService", "PredictionService")
 
 
 def build_grpc_server(
     service: Service,
     config: ServerConfig,
     *,
+    health: GrpcHealth | None = None,
+    slots: RequestSlots | None = None,
     observers: Sequence[grpc.aio.ServerInterceptor] = (),
 ) -> grpc.aio.Server:
-    """``observers``: interceptors for metrics and logs (outermost)."""
+    """``observers``: interceptors for metrics and logs (outermost). ``health``: the health
+    service to add with ``--enable_grpc_healthcheck_service`` (by default one reporting
+    TF Serving's names SERVING). ``slots``: the bound on calls in progress
+    (``--max_requests_in_progress``), shared with REST."""
+    interceptors: list[grpc.aio.ServerInterceptor] = [*observers]  # metrics, logs: outermost
+    if slots is not None:
+        interceptors.append(RefuseBeyondLimit(slots))
     # SO_REUSEPORT off: a second server on a port in use fails instead of sharing it.
     options = dict(server_options(config.grpc_channel_arguments))
     options.setdefault("grpc.so_reuseport", 0)
     server = grpc.aio.server(
         options=list(options.items()),
         maximum_concurrent_rpcs=config.grpc_max_threads or None,
-        interceptors=list(observers),
+        interceptors=interceptors,
     )
     tensor_content = config.enable_serialization_as_tensor_content
     protos.prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
@@ -53,7 +60,8 @@ def build_grpc_server(
     )
     protos.model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(service), server)
     if config.enable_grpc_healthcheck_service:
-        health_pb2_grpc.add_HealthServicer_to_server(_health_servicer(), server)
+        servicer = (health or GrpcHealth()).servicer
+        health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     if config.port:
         address = host_port(config.grpc_host, config.port)
         try:
@@ -65,12 +73,3 @@ def build_grpc_server(
     if config.grpc_socket_path:
         server.add_insecure_port(f"unix:{config.grpc_socket_path}")
     return server
-
-
-def _health_servicer() -> health.aio.HealthServicer:
-    servicer = health.aio.HealthServicer()
-    # The async ``set`` needs a running loop and only wakes watchers; none exist yet,
-    # so seeding the status table directly is the same thing.
-    for name in HEALTHY_SERVICES:
-        servicer._server_status[name] = health_pb2.HealthCheckResponse.SERVING
-    return servicer

@@ -79,6 +79,7 @@ class ModelManager:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loads: set[asyncio.Task[Any]] = set()  # the _load tasks among _tasks
         self._stopping = False
+        self._listeners: list[Callable[[], None]] = []
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -169,6 +170,15 @@ class ModelManager:
         finally:
             self._release(entry)
 
+    def availability(self) -> dict[str, bool]:
+        """Per configured model: whether it has an AVAILABLE version (health checks)."""
+        with self._lock:
+            return {
+                name: model.latest_available() is not None
+                for name, model in self._models.items()
+                if model.config is not None
+            }
+
     def version_states(self) -> dict[str, dict[int, str]]:
         """Per model: each version's state, as GetModelStatus reports it (metrics)."""
         with self._lock:
@@ -176,6 +186,10 @@ class ModelManager:
                 name: {v: status.state for v, status in model.statuses().items()}
                 for name, model in self._models.items()
             }
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` on the event loop after versions or models change."""
+        self._listeners.append(listener)
 
     def status(self, ref: ModelRef) -> list[VersionStatus]:
         """Per version: state and error, highest version first (GetModelStatus)."""
@@ -509,10 +523,19 @@ class ModelManager:
         except RuntimeError:
             running = None
         if running is loop:
-            changed.set()
+            self._changed_on_loop()
         else:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(changed.set)
+                loop.call_soon_threadsafe(self._changed_on_loop)
+
+    def _changed_on_loop(self) -> None:
+        assert self._changed is not None
+        self._changed.set()
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # a listener must never break the manager
+                log.exception("A model state listener failed")
 
     async def _until(self, done: Callable[[], bool], timeout: float | None = None) -> bool:
         """Wait until ``done()`` holds (checked at every state change)."""

@@ -3,7 +3,9 @@
 Every path under ``/v1/`` is TF Serving's: a request it cannot parse gets
 ``400 {"error": "Malformed request: POST /v1/..."}``; other paths get 404.
 Errors are ``{"error": "<message>"}`` with the HTTP status TF Serving maps
-from the canonical code.
+from the canonical code. A body over ``--rest_api_max_body_bytes`` gets 413
+without being read: a ``Content-Length`` over the limit is refused before any
+of the body, a streamed (chunked) body as soon as its chunks pass the limit.
 """
 
 from __future__ import annotations
@@ -38,8 +40,16 @@ _CORS = [
 
 
 class RestApp:
-    def __init__(self, service: Service, *, timeout_ms: int = 0, cors: bool = False) -> None:
+    def __init__(
+        self,
+        service: Service,
+        *,
+        timeout_ms: int = 0,
+        cors: bool = False,
+        max_body_bytes: int = 0,
+    ) -> None:
         self.service = service
+        self.max_body_bytes = max_body_bytes  # 0: no limit
         self.timeout = timeout_ms / 1000 if timeout_ms > 0 else None
         self.extra_headers = _CORS if cors else []
         self.offload = Offload()
@@ -53,11 +63,17 @@ class RestApp:
         method = scope["method"]
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_path = raw_path.split("?", 1)[0]
-        body = await _read_body(receive)
-        if body is None:  # the client left before sending all of it: nobody to answer
-            return
-        status, payload = await self.respond(method, raw_path, scope, body)
-        headers = [_JSON, (b"content-length", str(len(payload)).encode()), *self.extra_headers]
+        headers = [_JSON]
+        try:
+            body = await _read_body(receive, scope, self.max_body_bytes)
+        except BodyTooLarge as e:  # answered now; the connection closes, the rest unread
+            status, payload = 413, encode_error(str(e))
+            headers.append((b"connection", b"close"))
+        else:
+            if body is None:  # the client left before sending all of it: nobody to answer
+                return
+            status, payload = await self.respond(method, raw_path, scope, body)
+        headers += [(b"content-length", str(len(payload)).encode()), *self.extra_headers]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -93,17 +109,46 @@ class RestApp:
         return error.http_status, encode_error(error.message)
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None if the client disconnected before sending it."""
+class BodyTooLarge(Exception):
+    """A request body over ``--rest_api_max_body_bytes`` (its text is the client's)."""
+
+
+async def _read_body(receive: Receive, scope: Scope, limit: int) -> bytes | None:
+    """The whole request body, or None if the client disconnected before sending it.
+
+    Raises BodyTooLarge, without reading further, once the body is known to be over
+    ``limit`` bytes (0: no limit): from its Content-Length, else from what came.
+    """
+    if limit:
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            raise BodyTooLarge(
+                f"Request body too large: {declared} bytes, more than the limit of {limit} bytes"
+            )
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit and size > limit:
+            raise BodyTooLarge(f"Request body too large: more than the limit of {limit} bytes")
+        chunks.append(chunk)
         if not message.get("more_body"):
             break
     return b"".join(chunks)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers") or ():
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
