@@ -83,12 +83,30 @@ def multi_inference(
 ) -> inference_pb2.MultiInferenceResponse:
     """Every task (classify or regress, one model, distinct signatures) on the same
     examples; one result per task, in order, with its ``model_spec`` filled in
-    (name, signature name with '' as ``serving_default``, and ``version``)."""
+    (name, signature name with '' as ``serving_default``, and ``version``).
+
+    As TF Serving's ``RunMultiInference``, the session runs once, fetching the union of
+    the tasks' outputs; each result is then built from its own outputs. TF Serving
+    refuses signatures that read the examples from different graph tensors ("Input
+    tensor must be the same for all Signatures."), which every TF2 export does (one
+    placeholder per signature); sigserve feeds the same examples to each of them in
+    that one run instead."""
     plans = [_plan(servable, task, check_method_name) for task in _checked_tasks(request)]
+    input_tensors = {servable.signature_defs[plan[1]].inputs[INPUTS].name for plan in plans}
     examples = serialized_examples(request.input)
+    tensor_of = {
+        (key, alias): servable.signature_defs[key].outputs[alias].name
+        for _, key, wanted, _ in plans
+        for alias in wanted
+    }
+    fetched = servable.run_tensors(
+        dict.fromkeys(input_tensors, examples),
+        sorted(set(tensor_of.values())),
+        errors_as=plans[0][1],
+    )
     response = protos.inference_pb2.MultiInferenceResponse()
     for task, key, wanted, to_result in plans:
-        outputs = servable.run(key, {INPUTS: examples}, wanted)
+        outputs = {alias: fetched[tensor_of[key, alias]] for alias in wanted}
         result = response.results.add()
         if task.method_name == CLASSIFY_METHOD:
             result.classification_result.CopyFrom(to_result(outputs, len(examples)))

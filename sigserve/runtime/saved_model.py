@@ -42,6 +42,10 @@ SESSION_CONFIG = config_pb2.ConfigProto(allow_soft_placement=True)
 # real clients use across many signatures, while bounding the memory at a few MiB.
 MAX_CALLABLES = 64
 
+# (signature key, sorted output aliases) for signature calls; (feed tensor names, sorted
+# fetch tensor names) for calls by tensor name: the two shapes never collide.
+_CallableKey = tuple[str | tuple[str, ...], tuple[str, ...]]
+
 
 class SavedModelServable:
     """One version of a model, loaded from a SavedModel directory."""
@@ -64,7 +68,7 @@ class SavedModelServable:
         self.signatures: dict[str, SignatureInfo] = {
             name: signature_info(sig) for name, sig in self.signature_defs.items()
         }
-        self._callables: OrderedDict[tuple[str, tuple[str, ...]], Any] = OrderedDict()  # LRU
+        self._callables: OrderedDict[_CallableKey, Any] = OrderedDict()  # LRU
         self._lock = threading.Lock()
 
     def signature(self, name: str) -> SignatureInfo:
@@ -104,25 +108,51 @@ class SavedModelServable:
         by_name = dict(zip(fetched, values, strict=True))
         return {name: _owned(by_name[name]) for name in wanted}  # in the client's order
 
+    def run_tensors(
+        self,
+        feeds: Mapping[str, np.ndarray],
+        fetches: Sequence[str],
+        errors_as: str,
+    ) -> dict[str, np.ndarray]:
+        """One session run fed and fetched by graph tensor name (MultiInference runs the
+        union of its tasks' outputs once, as TF Serving does). A TensorFlow error reads
+        as one from running signature ``errors_as``."""
+        feed_names = tuple(sorted(feeds))
+        fetched = tuple(sorted(set(fetches)))
+        run = self._callable_for(feed_names, fetched)
+        try:
+            values = run(*(feeds[name] for name in feed_names))
+        except tf.errors.OpError as e:
+            raise run_error(e.error_code, e.message, errors_as, self.signature(errors_as)) from None
+        return {name: _owned(value) for name, value in zip(fetched, values, strict=True)}
+
     def _callable(self, key: str, outputs: tuple[str, ...]) -> Any:
-        """The session callable of signature ``key`` fetching ``outputs`` (sorted), kept
-        in a cache of at most :data:`MAX_CALLABLES` (an evicted one in use by a running
-        call lives until that call ends)."""
+        """The session callable of signature ``key`` fetching ``outputs`` (sorted)."""
+        signature = self.signatures[key]
+        feeds = tuple(signature.inputs[name].name for name in sorted(signature.inputs))
+        fetches = tuple(signature.outputs[name].name for name in outputs)
+        return self._cached((key, outputs), feeds, fetches)
+
+    def _callable_for(self, feeds: tuple[str, ...], fetches: tuple[str, ...]) -> Any:
+        """The session callable feeding and fetching these graph tensor names."""
+        return self._cached((feeds, fetches), feeds, fetches)
+
+    def _cached(
+        self, cache_key: _CallableKey, feeds: tuple[str, ...], fetches: tuple[str, ...]
+    ) -> Any:
+        """A session callable, kept in a cache of at most :data:`MAX_CALLABLES` (an
+        evicted one in use by a running call lives until that call ends)."""
         with self._lock:
-            run = self._callables.get((key, outputs))
+            run = self._callables.get(cache_key)
             if run is not None:
-                self._callables.move_to_end((key, outputs))
+                self._callables.move_to_end(cache_key)
                 return run
-            signature = self.signatures[key]
-            options = config_pb2.CallableOptions(
-                feed=[signature.inputs[name].name for name in sorted(signature.inputs)],
-                fetch=[signature.outputs[name].name for name in outputs],
-            )
+            options = config_pb2.CallableOptions(feed=list(feeds), fetch=list(fetches))
             try:
                 run = self._session._make_callable_from_options(options)
             except tf.errors.OpError as e:
                 raise ServingError(_code(e), e.message) from None
-            self._callables[(key, outputs)] = run
+            self._callables[cache_key] = run
             while len(self._callables) > MAX_CALLABLES:
                 self._callables.popitem(last=False)
         return run

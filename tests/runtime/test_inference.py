@@ -381,3 +381,77 @@ def test_multi_inference_method_check(model: Any) -> None:
     error = error_of(multi_inference, model, request, version=1, check_method_name=True)
     assert error.code == Code.INVALID_ARGUMENT
     assert error.message.startswith("Expected classification signature method_name")
+
+
+# --- multi-inference runs the session once ------------------------------------------------------
+
+
+def _build_counting_model(path: Path) -> None:
+    """Classify and regress signatures whose outputs each add 1 to a counter when run; a
+    third signature reads the counter."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    with tf.Graph().as_default() as graph, v1.Session(graph=graph) as session:
+        serialized = v1.placeholder(tf.string, [None], name="tf_example")
+        x = v1.io.parse_example(serialized, {"x": tf.io.FixedLenFeature([1], tf.float32)})["x"]
+        runs = v1.Variable(0.0, use_resource=True, name="runs")
+        bump = runs.assign_add(1.0)
+        with tf.control_dependencies([bump]):
+            scores = tf.identity(x * tf.constant([[1.0, 2.0]]))
+            values = tf.identity(tf.reshape(x, [-1]) * 10.0)
+        count = tf.reshape(runs.read_value(), [1]) + 0.0 * tf.reshape(x, [-1])[:1]
+        session.run(v1.global_variables_initializer())
+        info = v1.saved_model.utils.build_tensor_info
+        build = v1.saved_model.signature_def_utils.build_signature_def
+        signatures = {
+            "classify": build({"inputs": info(serialized)}, {"scores": info(scores)},
+                              CLASSIFY_METHOD),
+            "regress": build({"inputs": info(serialized)}, {"outputs": info(values)},
+                             REGRESS_METHOD),
+            "count": build({"inputs": info(serialized)}, {"outputs": info(count)},
+                           REGRESS_METHOD),
+        }  # fmt: skip
+        builder = v1.saved_model.Builder(str(path))
+        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map=signatures)
+        builder.save()
+
+
+@pytest.fixture(scope="module")
+def counting(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    path = tmp_path_factory.mktemp("counting") / "1"
+    _build_counting_model(path)
+    servable = saved_model.load(str(path))
+    yield servable
+    servable.unload()
+
+
+def runs_so_far(servable: Any) -> float:
+    return regress(servable, "count", examples({"x": 0.0})).regressions[0].value
+
+
+def test_multi_inference_runs_the_session_once_for_all_tasks(counting: Any) -> None:
+    before = runs_so_far(counting)
+    request = multi_request(
+        task("classify", CLASSIFY_METHOD),
+        task("regress", REGRESS_METHOD),
+        request_input=examples({"x": 1.0}, {"x": 2.0}),
+    )
+    response = multi_inference(counting, request, version=1)
+    assert runs_so_far(counting) == before + 1  # one run fed both tasks (two before the fix)
+    classification, regression = response.results
+    scores = [
+        [c.score for c in r.classes] for r in classification.classification_result.classifications
+    ]
+    assert scores == [[1.0, 2.0], [2.0, 4.0]]
+    assert [r.value for r in regression.regression_result.regressions] == [10.0, 20.0]
+
+
+def test_multi_inference_run_error_reads_as_the_signature_s(model: Any) -> None:
+    request = multi_request(
+        task("classify", CLASSIFY_METHOD), task("regress", REGRESS_METHOD),
+        request_input=examples({"bias": 1.0}),
+    )  # fmt: skip
+    error = error_of(multi_inference, model, request, version=1)
+    assert error.code == Code.INVALID_ARGUMENT
+    assert "x" in error.message and "[[" not in error.message
