@@ -36,17 +36,21 @@ class Fields:
 def _logfmt_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
-    text = str(value)
+    text = printable(str(value))
     if text and text.isprintable() and not any(c in text for c in ' "=\\'):
-        return printable(text)
-    return printable(json.dumps(text, ensure_ascii=False))
+        return text
+    return json.dumps(text, ensure_ascii=False)
 
 
 def printable(text: str) -> str:
-    """``text`` as valid UTF-8 (a byte that was not, kept as a ``\\udcXX`` escape)."""
+    """``text`` made encodable as UTF-8: a request's byte that was not UTF-8 (kept as a
+    surrogate) is written ``\\xff``, any other lone surrogate ``\\ud800``."""
     if text.isascii():
         return text
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class JsonFormatter(logging.Formatter):
@@ -59,12 +63,15 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
         }
         if isinstance(record.msg, Fields) and not record.args:
-            line.update((k, v) for k, v in record.msg.fields.items() if v is not None)
+            line.update(
+                (k, printable(v) if isinstance(v, str) else v)
+                for k, v in record.msg.fields.items() if v is not None
+            )  # fmt: skip
         else:
-            line["message"] = record.getMessage()
+            line["message"] = printable(record.getMessage())
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return printable(json.dumps(line, ensure_ascii=False, default=str))
+            line["exception"] = printable(self.formatException(record.exc_info))
+        return json.dumps(line, ensure_ascii=False, default=str)
 
 
 def configure_logging(log_format: str = "plain", level: str = "info") -> None:
