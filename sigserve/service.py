@@ -9,6 +9,7 @@ call that acquired it has finished, even if the caller stopped waiting.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from sigserve import request_scope
-from sigserve.errors import invalid_argument
+from sigserve.errors import Code, ServingError, invalid_argument
 from sigserve.types import DEFAULT_SIGNATURE, ModelRef, TensorInfo
 
 if TYPE_CHECKING:
@@ -54,20 +55,18 @@ class Service:
         """Run ``work(handle)`` on the thread pool while holding the version."""
         return await self._held(ref, lambda handle: self._on_pool(work, handle))
 
+    def hold(self, ref: ModelRef) -> HeldVersion:
+        """The version ``ref`` names, held for one request: ``with service.hold(ref) as
+        model:`` then decode against ``model.signature_inputs`` and run
+        ``model.predict``, both on the same version (acquired once, at first use)."""
+        return HeldVersion(self, ref)
+
     async def _held(self, ref: ModelRef, start: Callable[[Any], tuple[Any, Awaitable[T]]]) -> Any:
         """Begin ``start(handle)`` holding the version; it returns something whose
         ``add_done_callback`` fires once the work no longer needs the servable, and
         what to await. The version stays held until then, even if the caller left."""
-        context = self.manager.acquire(ref)
-        handle = context.__enter__()
-        request_scope.note_version(handle.name, handle.version)
-        try:
-            pending, result = start(handle)
-        except BaseException as e:
-            context.__exit__(type(e), e, e.__traceback__)
-            raise
-        pending.add_done_callback(lambda _: context.__exit__(None, None, None))
-        return handle, await result
+        with self.hold(ref) as held:
+            return await held.start(start)
 
     def _on_pool(self, work: Callable[[Any], T], handle: Any) -> tuple[Any, Awaitable[T]]:
         future = self._executor.submit(work, handle)
@@ -82,15 +81,6 @@ class Service:
             return self._on_pool(lambda h: h.servable.run(key, inputs, output_filter), handle)
         return task, _in_order(task.result(), output_filter)
 
-    def signature_inputs(self, ref: ModelRef, signature_name: str) -> dict[str, TensorInfo]:
-        """The inputs of a signature, for decoding a REST request."""
-        key = signature_name or DEFAULT_SIGNATURE
-        with self.manager.acquire(ref) as handle:
-            signature = handle.servable.signatures.get(key)
-        if signature is None:
-            raise invalid_argument(f'Serving signature name: "{key}" not found in signature def')
-        return signature.inputs
-
     async def predict(
         self,
         ref: ModelRef,
@@ -98,16 +88,17 @@ class Service:
         inputs: dict[str, np.ndarray],
         output_filter: Sequence[str] = (),
     ) -> tuple[ResolvedSpec, dict[str, np.ndarray]]:
-        key = signature_name or DEFAULT_SIGNATURE
+        with self.hold(ref) as held:
+            return await held.predict(signature_name, inputs, output_filter)
+
+    def _start_predict(
+        self, key: str, inputs: dict[str, np.ndarray], output_filter: Sequence[str]
+    ) -> Callable[[Any], tuple[Any, Awaitable[dict[str, np.ndarray]]]]:
         if self._batcher is not None:
-            handle, outputs = await self._held(
-                ref, lambda h: self._batched(h, key, inputs, output_filter)
-            )
-        else:
-            handle, outputs = await self._run(
-                ref, lambda h: h.servable.run(key, inputs, output_filter)
-            )
-        return ResolvedSpec(handle.name, handle.version, key), outputs
+            return lambda h: self._batched(h, key, inputs, output_filter)
+        return lambda handle: self._on_pool(
+            lambda h: h.servable.run(key, inputs, output_filter), handle
+        )
 
     async def classify(
         self, ref: ModelRef, signature_name: str, input: Any
@@ -168,6 +159,74 @@ class Service:
 
     async def reload_config(self, config: Any) -> None:
         await self.manager.reload_config(config)
+
+
+class HeldVersion:
+    """One model version held for one request (see :meth:`Service.hold`).
+
+    The version is acquired from the manager at first use, on whichever thread decodes
+    the request, and released once the ``with`` block has ended and every call started
+    on it has finished (a call outlives a caller that stopped waiting). Use after the
+    block ended (a decode still running when the request timed out) acquires nothing.
+    """
+
+    def __init__(self, service: Service, ref: ModelRef) -> None:
+        self._service = service
+        self._ref = ref
+        self._context: Any = None
+        self._handle: Any = None
+        self._users = 1  # the with-block
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> HeldVersion:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release()
+
+    def handle(self) -> Any:
+        """The manager's handle (name, version, servable), acquired on first use."""
+        with self._lock:
+            if self._handle is None:
+                if self._users == 0:
+                    raise ServingError(Code.CANCELLED, "The request ended before it ran")
+                context = self._service.manager.acquire(self._ref)
+                self._handle = context.__enter__()
+                self._context = context
+            return self._handle
+
+    def signature_inputs(self, signature_name: str) -> dict[str, TensorInfo]:
+        """The inputs of a signature, for decoding a REST request."""
+        key = signature_name or DEFAULT_SIGNATURE
+        signature = self.handle().servable.signatures.get(key)
+        if signature is None:
+            raise invalid_argument(f'Serving signature name: "{key}" not found in signature def')
+        return signature.inputs
+
+    async def predict(
+        self, signature_name: str, inputs: dict[str, np.ndarray], output_filter: Sequence[str] = ()
+    ) -> tuple[ResolvedSpec, dict[str, np.ndarray]]:
+        key = signature_name or DEFAULT_SIGNATURE
+        handle, outputs = await self.start(self._service._start_predict(key, inputs, output_filter))
+        return ResolvedSpec(handle.name, handle.version, key), outputs
+
+    async def start(self, start: Callable[[Any], tuple[Any, Awaitable[T]]]) -> tuple[Any, T]:
+        """Begin ``start(handle)``: it returns something whose ``add_done_callback`` fires
+        once the work no longer needs the servable, and what to await."""
+        handle = self.handle()
+        request_scope.note_version(handle.name, handle.version)
+        pending, result = start(handle)
+        with self._lock:
+            self._users += 1
+        pending.add_done_callback(lambda _: self._release())
+        return handle, await result
+
+    def _release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            context = self._context if self._users == 0 else None
+        if context is not None:
+            context.__exit__(None, None, None)
 
 
 async def _in_order(

@@ -19,25 +19,25 @@ from sigserve.codecs import examples_json, proto_json, tf_json
 from sigserve.errors import ServingError
 from sigserve.rest.offload import Offload
 from sigserve.rest.paths import Route
-from sigserve.service import Service
+from sigserve.service import HeldVersion, Service
 from sigserve.signature_text import with_expected_inputs
-from sigserve.types import DEFAULT_SIGNATURE, ModelRef, TensorInfo
+from sigserve.types import DEFAULT_SIGNATURE, TensorInfo
 
 
 async def predict(service: Service, route: Route, body: bytes, offload: Offload) -> bytes:
-    ref = route.ref()
-    request = await offload(_decode_predict, service, ref, body, size=len(body))
-    _, outputs = await service.predict(ref, request.signature_name, request.inputs)
+    with service.hold(route.ref()) as model:  # decode and run on one version
+        request = await offload(_decode_predict, model, body, size=len(body))
+        _, outputs = await model.predict(request.signature_name, request.inputs)
     return await offload(
         tf_json.encode_predict_response, outputs, request.format, size=_json_size(outputs)
     )
 
 
-def _decode_predict(service: Service, ref: ModelRef, body: bytes) -> tf_json.PredictRequest:
+def _decode_predict(model: HeldVersion, body: bytes) -> tf_json.PredictRequest:
     signature: dict[str, Any] = {}
 
     def inputs_of(name: str) -> dict[str, TensorInfo]:
-        signature["inputs"] = service.signature_inputs(ref, name)
+        signature["inputs"] = model.signature_inputs(name)
         signature["name"] = name or DEFAULT_SIGNATURE
         return signature["inputs"]
 

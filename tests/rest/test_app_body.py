@@ -54,6 +54,6 @@ def test_body_in_chunks_is_joined() -> None:
         {"type": "http.request", "body": b'{"instan', "more_body": True},
         {"type": "http.request", "body": b'ces": [1]}', "more_body": False},
     ])  # fmt: skip
-    # The joined body parsed: decoding went on to ask for the signature's inputs.
-    assert service.calls == ["signature_inputs"]
+    # The joined body parsed: predict went on to hold the model version it names.
+    assert service.calls == ["hold"]
     assert sent[0]["type"] == "http.response.start"
