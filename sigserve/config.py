@@ -65,7 +65,7 @@ class ServerConfig:
     rest_api_max_body_bytes: int = 256 * 1024 * 1024
     max_requests_in_progress: int = 1000  # REST and gRPC together; 0: no bound
     shutdown_drain_seconds: float = 0.0
-    shutdown_grace_seconds: float = 30.0
+    shutdown_grace_seconds: float = 20.0
 
     @property
     def tags(self) -> frozenset[str]:

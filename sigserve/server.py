@@ -11,7 +11,9 @@ Shutdown, on SIGTERM or SIGINT (a second one exits at once, see
    take a while to stop sending);
 3. both ports stop accepting; requests already received have up to
    ``--shutdown_grace_seconds`` to finish (then they are cancelled);
-4. the models are unloaded, and the process exits 0.
+4. the models are unloaded (waiting at most ``UNLOAD_WAIT_SECONDS``), and the
+   process exits 0, without waiting for model calls still running past the grace
+   period (TensorFlow cannot interrupt them).
 
 A signal during the initial load stops it: loads in progress finish (TensorFlow
 cannot interrupt one), nothing serves, exit 0.
@@ -22,7 +24,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
+import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sigserve import listen
@@ -30,6 +36,8 @@ from sigserve.config import ServerConfig
 from sigserve.observability import Observability
 
 log = logging.getLogger("sigserve")
+
+UNLOAD_WAIT_SECONDS = 5.0
 
 
 class _Uvicorn:
@@ -117,6 +125,7 @@ async def serve(config: ServerConfig) -> None:
             rest_socket.close()
         await manager.stop(timeout=config.shutdown_grace_seconds)
         executor.shutdown(wait=False, cancel_futures=True)
+        _exit_now_if_threads_still_run()
         return
     health = Health(manager.availability)
     manager.add_listener(health.changed)
@@ -155,7 +164,7 @@ async def serve(config: ServerConfig) -> None:
     if rest_socket is not None:
         from sigserve.rest.app import RestApp
         from sigserve.rest.health import HealthRoutes
-        from sigserve.rest.limits import RefuseBeyondLimit
+        from sigserve.rest.limits import RequestsInProgress
 
         app = RestApp(
             service,
@@ -164,7 +173,7 @@ async def serve(config: ServerConfig) -> None:
             max_body_bytes=config.rest_api_max_body_bytes,
         )
         # Probes first (never counted, never refused), then metrics/logs, then the bound.
-        asgi = HealthRoutes(observability.rest_app(RefuseBeyondLimit(app, slots)), health)
+        asgi = HealthRoutes(observability.rest_app(RequestsInProgress(app, slots)), health)
         rest = _Uvicorn(asgi, config, rest_socket)
         rest_task = await rest.start()
         log.info("Exporting HTTP/REST API at:%s ...", _rest_address(config))
@@ -195,9 +204,39 @@ async def serve(config: ServerConfig) -> None:
     if grpc_health is not None:
         await grpc_health.close()
     log.info("Unloading models")
-    await manager.stop()
+    await manager.stop(timeout=UNLOAD_WAIT_SECONDS)
     executor.shutdown(wait=False, cancel_futures=True)
+    _exit_now_if_threads_still_run()
     log.info("Shut down")
+
+
+# Threads that run model calls, codec work, loads and unloads: TensorFlow cannot
+# interrupt them (an unload waits for the calls still running in its session).
+_UNSTOPPABLE = ("sigserve-run", "sigserve-codec", "sigserve-load", "sigserve-unload")
+
+
+def _exit_now_if_threads_still_run(settle: float = 0.5) -> None:
+    """Exit 0 at once if a model call or load is still running once shutdown is done.
+
+    Python's exit would wait for such a thread (a request past the grace period, a
+    load nobody waits for), however long it runs; the shutdown is over, so end the
+    process instead. Idle pool threads end within ``settle`` seconds.
+    """
+    deadline = time.monotonic() + settle
+    running = []
+    for thread in threading.enumerate():
+        if thread.name.startswith(_UNSTOPPABLE):
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                running.append(thread.name)
+    if not running:
+        return
+    log.warning("Shut down; exiting without waiting for %d thread(s) still running a model "
+                "call or load (%s)", len(running), ", ".join(sorted(running)))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _batching_options(config: ServerConfig):
