@@ -32,13 +32,17 @@ MIN_ARRAY = 4 * 1024  # bytes of JSON text; smaller arrays stay in the document
 MAX_RANK = 64  # as json_values.MAX_RANK: deeper arrays stay in the document
 _BLOCK = 2048  # an all-number run of 2 blocks holds a whole block: found by sampling
 _STRIDE = 32
-_CHUNK = 64 * 1024  # bytes of numbers parsed at once: a few thousand numbers
+_CHUNK = 128 * 1024  # bytes read at once (checked, numbers parsed): cache-sized
 
 _NUMBER_TEXT = b"0123456789+-.eE[], \t\n\r"
 _ALLOWED = np.zeros(256, dtype=bool)
 _ALLOWED[list(_NUMBER_TEXT)] = True
+_OTHER = ~_ALLOWED
 _UNBRACKET = bytes.maketrans(b"[]", b"  ")
-_TOKEN_TO_N = bytes.maketrans(b"0123456789+-.eE", b"N" * 15)
+# number characters -> "N", brackets and commas kept, any other byte -> "X"
+_TOKENS = bytes(
+    ord("N") if c in b"0123456789+-.eE" else c if c in b"[]," else ord("X") for c in range(256)
+)
 _OPEN, _CLOSE, _N = ord("["), ord("]"), ord("N")
 
 # Placeholders: a string no client spells (a control character and a secret
@@ -47,7 +51,7 @@ _SECRET = secrets.token_hex(8)
 
 
 def _placeholder(index: int) -> tuple[str, bytes]:
-    text = f"sigserve-array-{_SECRET}-{index}"
+    text = f"sigserve-array-{_SECRET}-{index}"  # hex digits: never "true" nor "false"
     return "\x01" + text, b'"\\u0001' + text.encode("ascii") + b'"'
 
 
@@ -100,6 +104,7 @@ class ReadAhead:
 class Document:
     doc: Any
     arrays: ReadAhead
+    text: bytes  # the document's text read, each array read ahead a placeholder string
 
 
 def read_with_arrays_ahead(body: bytes) -> Document | None:
@@ -121,40 +126,61 @@ def read_with_arrays_ahead(body: bytes) -> Document | None:
     if not arrays:
         return None
     pieces.append(body[done:])
+    text = b"".join(pieces)
     try:
-        doc = orjson.loads(b"".join(pieces))
+        doc = orjson.loads(text)
     except orjson.JSONDecodeError:
         return None
-    return Document(doc, ReadAhead(arrays))
+    return Document(doc, ReadAhead(arrays), text)
 
 
 def _number_arrays(body: bytes) -> Iterator[tuple[int, int, NumericArray]]:
     """(start, end, array) of each outermost regular array of MIN_ARRAY bytes of numbers."""
-    for start, end in _number_runs(body):
+    for start, end in _candidate_runs(body):
         first, last = body.find(b"[", start, end), body.rfind(b"]", start, end) + 1
         if first < 0 or last - first < MIN_ARRAY:
             continue
-        array = _read_array(body[first:last])  # mostly, a run is one array
+        array = _read_array(body, first, last)  # mostly, a run is one array
         if array is not None:
             yield first, last, array
             continue
-        for outer_start, outer_end in _outermost_arrays(body, first, last):
-            array = _read_array(body[outer_start:outer_end])
-            if array is not None:
-                yield outer_start, outer_end, array
+        for run_start, run_end in _runs(body, start, end):
+            for outer_start, outer_end in _outermost_arrays(body, run_start, run_end):
+                array = _read_array(body, outer_start, outer_end)
+                if array is not None:
+                    yield outer_start, outer_end, array
 
 
-def _number_runs(body: bytes) -> Iterator[tuple[int, int]]:
-    """(start, end) of each run of more than MIN_ARRAY bytes that may be number text."""
+def _candidate_runs(body: bytes) -> Iterator[tuple[int, int]]:
+    """Stretches that may be number text: whole blocks whose sampled bytes all may be.
+
+    Each stretch is widened to the nearest byte on either side that is not
+    number text, so that it covers every run of number text of two blocks or
+    more (such a run holds a whole block). It may still hold other bytes.
+    """
     s = np.frombuffer(body, dtype=np.uint8)
     blocks = len(s) // _BLOCK
     sampled = _ALLOWED[s[: blocks * _BLOCK : _STRIDE]].reshape(blocks, _BLOCK // _STRIDE)
-    if not sampled.all(axis=1).any():  # a long run holds a whole block
+    candidate = sampled.all(axis=1)
+    if not candidate.any():
         return
-    other = np.flatnonzero(~_ALLOWED.take(s))
-    edges = np.concatenate(([-1], other, [len(s)]))
-    for run in np.flatnonzero(np.diff(edges) > MIN_ARRAY):
-        yield int(edges[run]) + 1, int(edges[run + 1])
+    bounds = np.flatnonzero(np.diff(np.concatenate(([0], candidate.view(np.int8), [0]))))
+    for first_block, end_block in bounds.reshape(-1, 2).tolist():
+        start, end = first_block * _BLOCK, end_block * _BLOCK
+        low = max(start - _BLOCK, 0)  # the block before holds a byte that is not number text
+        before = np.flatnonzero(_OTHER.take(s[low:start]))
+        start = low + int(before[-1]) + 1 if before.size else low
+        after = np.flatnonzero(_OTHER.take(s[end : end + _BLOCK]))  # so does the one after
+        end = end + int(after[0]) if after.size else min(end + _BLOCK, len(s))
+        yield start, end
+
+
+def _runs(body: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """The runs of more than MIN_ARRAY bytes of number text in ``body[start:end]``."""
+    s = np.frombuffer(body, dtype=np.uint8, count=end - start, offset=start)
+    edges = np.concatenate(([-1], np.flatnonzero(_OTHER.take(s)), [len(s)]))
+    for run in np.flatnonzero(np.diff(edges) > MIN_ARRAY).tolist():
+        yield start + int(edges[run]) + 1, start + int(edges[run + 1])
 
 
 def _outermost_arrays(body: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -174,26 +200,41 @@ def _outermost_arrays(body: bytes, start: int, end: int) -> Iterator[tuple[int, 
             yield start + first, start + last + 1
 
 
-def _read_array(text: bytes) -> NumericArray | None:
-    """A regular array of JSON numbers, or None for anything else.
+def _read_array(body: bytes, start: int, end: int) -> NumericArray | None:
+    """``body[start:end]`` as a regular array of JSON numbers, or None for anything else.
 
     Three checks: the brackets and commas alone are those of the regular array
     of the shape read off the first elements; no number touches a bracket on
     its wrong side (``1[``, ``]1``); orjson reads the text without brackets as
     exactly one number between each two commas. Together: a valid JSON array
     of that shape, whose numbers are the ones orjson reads in the document.
+    The text is read in parts of about _CHUNK bytes cut at commas, each part
+    checked and its numbers read while it is in the cache.
     """
-    tokens = text.translate(_TOKEN_TO_N, b" \t\n\r")  # "[[NNN,N],[NN,N]]"
-    chars = np.frombuffer(tokens, dtype=np.uint8)
-    number = chars == _N
-    if (number[:-1] & (chars[1:] == _OPEN)).any() or (number[1:] & (chars[:-1] == _CLOSE)).any():
-        return None
-    layout = tokens.translate(None, b"N")
+    layouts, chunks = [], []
+    while start < end:
+        cut = body.find(b",", start + _CHUNK, end) if start + _CHUNK < end else -1
+        cut = end if cut < 0 else cut
+        part = body[start:cut]
+        start = cut + 1
+        tokens = part.translate(_TOKENS, b" \t\n\r")  # "[[NNN,N],[NN,N]]"
+        chars = np.frombuffer(tokens, dtype=np.uint8)
+        number = chars == _N
+        if (number[:-1] & (chars[1:] == _OPEN)).any():
+            return None  # a number right before "["
+        if (number[1:] & (chars[:-1] == _CLOSE)).any():
+            return None  # a number right after "]"
+        layouts.append(tokens.translate(None, b"N"))  # other bytes ("X") stay: no match
+        chunk = _numbers(part.translate(_UNBRACKET))
+        if chunk is None:
+            return None
+        chunks.append(chunk)
+    layout = b",".join(layouts)
     shape = _shape(layout)
     if shape is None or _layout(shape) != layout:
         return None
-    values = _numbers(text.translate(_UNBRACKET))
-    if values is None or values.size != math.prod(shape):
+    values = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)  # int64+float64: float64
+    if values.size != math.prod(shape):
         return None
     return NumericArray(values, shape)
 
@@ -227,32 +268,18 @@ def _layout(shape: tuple[int, ...]) -> bytes:
 
 
 def _numbers(text: bytes) -> np.ndarray | None:
-    """Comma-separated JSON numbers as numpy makes them from orjson's values, or None.
+    """Comma-separated JSON numbers as ``np.array`` makes them from orjson's values, or None.
 
-    Read in chunks of a few thousand (one list at a time). Each chunk is int64
-    or float64, as ``np.array`` makes it (a chunk with a fraction or an exponent
-    holds a float, so ``np.array`` makes it float64, as ``np.fromiter`` does,
-    faster); anything else (integers beyond int64) is left to the usual path.
-    int64 and float64 chunks join as float64, as ``np.array`` of all would.
+    int64 or float64 only: anything else (integers beyond int64) is left to the
+    usual path, so that int64 and float64 parts join as ``np.array`` of all the
+    numbers would make them. A part with a fraction or an exponent holds a float,
+    so ``np.array`` makes it float64, as ``np.fromiter`` does, faster.
     """
-    chunks = []
-    start, size = 0, len(text)
-    while start < size:
-        end = text.find(b",", start + _CHUNK) if start + _CHUNK < size else -1
-        end = size if end < 0 else end
-        part = text[start:end]
-        try:
-            numbers = orjson.loads(b"[" + part + b"]")
-            if b"." in part or b"e" in part or b"E" in part:  # a float among them: float64
-                chunk = np.fromiter(numbers, dtype=np.float64, count=len(numbers))
-            else:
-                chunk = np.array(numbers)
-        except (orjson.JSONDecodeError, ValueError, TypeError, OverflowError):
-            return None
-        if chunk.dtype != np.float64 and chunk.dtype != np.int64:
-            return None
-        chunks.append(chunk)
-        start = end + 1
-    if not chunks:
+    try:
+        numbers = orjson.loads(b"[" + text + b"]")
+        if b"." in text or b"e" in text or b"E" in text:
+            return np.fromiter(numbers, dtype=np.float64, count=len(numbers))
+        values = np.array(numbers)
+    except (orjson.JSONDecodeError, ValueError, TypeError, OverflowError):
         return None
-    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    return values if values.dtype == np.int64 else None

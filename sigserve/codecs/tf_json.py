@@ -181,11 +181,10 @@ def decode_predict_request(body: bytes | str, input_info: InputInfo) -> PredictR
     input's numbers are expected. Otherwise, and for every error, the original
     body is read the usual way, so results and error texts are the usual ones.
     """
-    raw = body.encode("utf-8", "replace") if isinstance(body, str) else body
-    has_bools = b"true" in raw or b"false" in raw
-    if not has_bools and isinstance(body, bytes):
+    if isinstance(body, bytes):
         ahead = read_with_arrays_ahead(body)
-        if ahead is not None:
+        # the arrays read ahead hold no letters: any true/false is in the text around them
+        if ahead is not None and not _has_bools(ahead.text):
             try:
                 request = _predict_request(ahead.doc, input_info, False, ahead.arrays)
             except Exception:  # any doubt: the usual reading decides
@@ -193,7 +192,13 @@ def decode_predict_request(body: bytes | str, input_info: InputInfo) -> PredictR
             else:
                 if ahead.arrays.all_taken():
                     return request
-    return _predict_request(parse_json(body), input_info, has_bools)
+    raw = body.encode("utf-8", "replace") if isinstance(body, str) else body
+    return _predict_request(parse_json(body), input_info, _has_bools(raw))
+
+
+def _has_bools(text: bytes) -> bool:
+    """Whether the document may hold ``true``/``false`` (then numbers take the checked path)."""
+    return b"true" in text or b"false" in text
 
 
 def _predict_request(
