@@ -26,12 +26,18 @@ class ServerConfig:
     grpc_channel_arguments: str = ""
     enable_grpc_healthcheck_service: bool = False
     enable_serialization_as_tensor_content: bool = False
+    ssl_config_file: str = ""  # TF Serving's SSLConfig: TLS (and client certificates)
     # REST
     rest_api_port: int = 8501
     rest_api_host: str = "0.0.0.0"  # not a TF Serving flag (it always binds 0.0.0.0)
     rest_api_num_threads: int = 0  # model pool: max(this, grpc_max_threads); 0: 4 x CPUs
     rest_api_timeout_in_ms: int = 30000
     rest_api_enable_cors_support: bool = False
+    rest_api_ssl_cert_file: str = ""  # not TF Serving flags: HTTPS on the REST port
+    rest_api_ssl_key_file: str = ""
+    rest_api_ssl_ca_file: str = ""  # clients must present a certificate this CA signed
+    # both transports
+    auth_token_file: str = ""  # not a TF Serving flag: bearer tokens, one per line
     # models
     model_name: str = "default"
     model_base_path: str = ""

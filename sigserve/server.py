@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sigserve import listen
 from sigserve.config import ServerConfig
 from sigserve.observability import Observability
+from sigserve.security.settings import Security
 
 log = logging.getLogger("sigserve")
 
@@ -61,6 +62,7 @@ class _Uvicorn:
                 access_log=False,
                 lifespan="off",
                 timeout_graceful_shutdown=config.shutdown_grace_seconds,
+                **_rest_tls(config),
             )
         )
         self.sock = sock
@@ -90,6 +92,7 @@ async def serve(config: ServerConfig) -> None:
     model_config = _model_config(config)  # a bad config file fails before TF loads
     batching = _batching_options(config)  # so does a bad batching file
     observability = Observability.from_config(config)  # and a bad monitoring config file
+    security = Security.from_config(config)  # and bad TLS or token files
     rest_socket = _bind_ports(config)  # a port in use fails before models load
     from sigserve.runtime import saved_model
 
@@ -152,6 +155,8 @@ async def serve(config: ServerConfig) -> None:
                 observers=observability.grpc_interceptors(),
                 health=grpc_health,
                 slots=slots,
+                auth=_grpc_auth(security),
+                credentials=_grpc_credentials(security),
             )
         except OSError as e:  # taken since _bind_ports looked
             address = (config.grpc_host, config.port)
@@ -172,8 +177,10 @@ async def serve(config: ServerConfig) -> None:
             cors=config.rest_api_enable_cors_support,
             max_body_bytes=config.rest_api_max_body_bytes,
         )
-        # Probes first (never counted, never refused), then metrics/logs, then the bound.
-        asgi = HealthRoutes(observability.rest_app(RequestsInProgress(app, slots)), health)
+        # Probes first (never counted, never refused), then metrics/logs, then the token
+        # check (probes and metrics stay open), then the bound.
+        bounded = _rest_auth(security, RequestsInProgress(app, slots), config)
+        asgi = HealthRoutes(observability.rest_app(bounded), health)
         rest = _Uvicorn(asgi, config, rest_socket)
         rest_task = await rest.start()
         log.info("Exporting HTTP/REST API at:%s ...", _rest_address(config))
@@ -237,6 +244,45 @@ def _exit_now_if_threads_still_run(settle: float = 0.5) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def _rest_tls(config: ServerConfig) -> dict[str, object]:
+    """uvicorn's HTTPS settings (files checked by :class:`Security` before models load)."""
+    if not config.rest_api_ssl_cert_file:
+        return {}
+    import ssl
+
+    tls: dict[str, object] = {
+        "ssl_certfile": config.rest_api_ssl_cert_file,
+        "ssl_keyfile": config.rest_api_ssl_key_file,
+    }
+    if config.rest_api_ssl_ca_file:
+        tls.update(ssl_ca_certs=config.rest_api_ssl_ca_file, ssl_cert_reqs=ssl.CERT_REQUIRED)
+    return tls
+
+
+def _rest_auth(security: Security, app: object, config: ServerConfig) -> object:
+    if security.tokens is None:
+        return app
+    from sigserve.rest.auth import RequireBearerToken
+
+    return RequireBearerToken(app, security.tokens, cors=config.rest_api_enable_cors_support)
+
+
+def _grpc_auth(security: Security):
+    if security.tokens is None:
+        return None
+    from sigserve.grpc.auth import RequireBearerToken
+
+    return RequireBearerToken(security.tokens)
+
+
+def _grpc_credentials(security: Security):
+    if security.grpc_tls is None:
+        return None
+    from sigserve.grpc.tls import server_credentials
+
+    return server_credentials(security.grpc_tls)
 
 
 def _batching_options(config: ServerConfig):

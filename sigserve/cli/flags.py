@@ -35,6 +35,15 @@ SUPPORTED: dict[str, str] = {
     "max(this, --grpc_max_threads) threads, each counted as 4 x CPUs when 0.",
     "rest_api_timeout_in_ms": "Timeout for HTTP/REST API calls.",
     "rest_api_enable_cors_support": "Add CORS headers to REST responses.",
+    "ssl_config_file": "A text SSLConfig proto (server_key, server_cert, custom_ca: PEM text; "
+    "client_verify) turning on TLS for gRPC, as TF Serving.",
+    "rest_api_ssl_cert_file": "PEM certificate (chain) file: serve REST over HTTPS "
+    "(sigserve's; with --rest_api_ssl_key_file).",
+    "rest_api_ssl_key_file": "PEM private key file of --rest_api_ssl_cert_file (sigserve's).",
+    "rest_api_ssl_ca_file": "PEM CA file: HTTPS clients must present a certificate it signed "
+    "(sigserve's).",
+    "auth_token_file": "File of bearer tokens, one per line: REST and gRPC requests must send "
+    "'Authorization: Bearer <token>' (sigserve's; health and metrics stay open).",
     "model_name": "Name of the model (ignored if --model_config_file is set).",
     "model_base_path": "Path to the model's versions (ignored if --model_config_file is set).",
     "model_config_file": "A text ModelServerConfig proto naming the models to serve.",
@@ -88,7 +97,6 @@ SUPPORTED: dict[str, str] = {
 # TF Serving flags sigserve does not implement yet, with TF Serving's defaults.
 NOT_IMPLEMENTED: dict[str, str] = {
     "platform_config_file": "",
-    "ssl_config_file": "",
     "use_alts_credentials": "false",
     "tensorflow_session_config_file": "",
     "per_process_gpu_memory_fraction": "0",
@@ -181,6 +189,11 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         parser.error(f"--log_level must be one of {', '.join(LOG_LEVELS)}")
     if config.rest_api_port and config.rest_api_port == config.port:
         parser.error("--rest_api_port cannot be the same as --port")
+    if bool(config.rest_api_ssl_cert_file) != bool(config.rest_api_ssl_key_file):
+        parser.error("--rest_api_ssl_cert_file and --rest_api_ssl_key_file go together")
+    if config.rest_api_ssl_ca_file and not config.rest_api_ssl_cert_file:
+        parser.error("--rest_api_ssl_ca_file needs --rest_api_ssl_cert_file and "
+                     "--rest_api_ssl_key_file")  # fmt: skip
     if config.grpc_channel_arguments:
         from sigserve.grpc.channel_args import server_options
 

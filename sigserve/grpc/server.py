@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
@@ -38,12 +39,18 @@ def build_grpc_server(
     health: GrpcHealth | None = None,
     slots: RequestSlots | None = None,
     observers: Sequence[grpc.aio.ServerInterceptor] = (),
+    auth: grpc.aio.ServerInterceptor | None = None,
+    credentials: grpc.ServerCredentials | None = None,
 ) -> grpc.aio.Server:
     """``observers``: interceptors for metrics and logs (outermost). ``health``: the health
     service to add with ``--enable_grpc_healthcheck_service`` (by default one reporting
     TF Serving's names SERVING). ``slots``: the bound on calls in progress
-    (``--max_requests_in_progress``), shared with REST."""
+    (``--max_requests_in_progress``), shared with REST. ``auth``: the bearer-token check
+    (``--auth_token_file``), before the bound. ``credentials``: TLS from
+    ``--ssl_config_file`` (:mod:`sigserve.grpc.tls`) for both addresses; None: insecure."""
     interceptors: list[grpc.aio.ServerInterceptor] = [*observers]  # metrics, logs: outermost
+    if auth is not None:
+        interceptors.append(auth)
     if slots is not None:
         interceptors.append(RefuseBeyondLimit(slots))
     # SO_REUSEPORT off: a second server on a port in use fails instead of sharing it.
@@ -65,11 +72,17 @@ def build_grpc_server(
     if config.port:
         address = host_port(config.grpc_host, config.port)
         try:
-            bound = server.add_insecure_port(address)
+            bound = _add_port(server, address, credentials)
         except RuntimeError:  # gRPC >= 1.5x raises; older versions return 0
             bound = 0
         if not bound:
             raise OSError(errno.EADDRINUSE, f"gRPC could not bind {address}")
     if config.grpc_socket_path:
-        server.add_insecure_port(f"unix:{config.grpc_socket_path}")
+        _add_port(server, f"unix:{config.grpc_socket_path}", credentials)
     return server
+
+
+def _add_port(server: grpc.aio.Server, address: str, credentials: Any) -> int:
+    if credentials is None:
+        return server.add_insecure_port(address)
+    return server.add_secure_port(address, credentials)
