@@ -71,6 +71,7 @@ class _Batch:
     tasks: list[BatchTask] = field(default_factory=list)
     size: int = 0
     opened_at: float = 0.0
+    due: bool = False  # its timer fired: its timeout has passed, whatever the clock reads
 
 
 class _Queue:
@@ -125,17 +126,21 @@ class _Queue:
 
     def _arm_timer(self) -> None:
         if self.timer is None:
-            deadline = self._deadline(self.batches[-1])
-            self.timer = self.scheduler.loop.call_at(deadline, self._timeout)
+            batch = self.batches[-1]
+            self.timer = self.scheduler.loop.call_at(self._deadline(batch), self._timeout, batch)
 
-    def _timeout(self) -> None:
+    def _timeout(self, batch: _Batch) -> None:
+        # The batch is due now even if the loop's clock reads a hair earlier than its
+        # deadline (uvloop's clock counts whole milliseconds: re-arming on the clock alone
+        # spun on a 0 ms timer that never let the clock move).
         self.timer = None
+        batch.due = True
         self.scheduler.dispatch()
         # This timer may have been the one of an earlier batch: the open batch needs its own
         # (while full batches wait ahead of it, ready_at() is not None, yet it has to run at
         # its own deadline once they are gone).
         open_batch = self.batches[-1]
-        if open_batch.tasks and self.scheduler.loop.time() < self._deadline(open_batch):
+        if open_batch.tasks and not open_batch.due:
             self._arm_timer()
 
     def ready_at(self) -> float | None:
@@ -145,7 +150,9 @@ class _Queue:
             return head.opened_at
         if not head.tasks:
             return None
-        return head.opened_at if self.scheduler.loop.time() >= self._deadline(head) else None
+        if head.due or self.scheduler.loop.time() >= self._deadline(head):
+            return head.opened_at
+        return None
 
     def take(self) -> _Batch:
         batch = self.batches.popleft()

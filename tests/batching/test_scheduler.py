@@ -538,3 +538,18 @@ def test_requests_that_cannot_be_merged_are_not_queued(
         assert scheduler.submit(Owner(), ("s",), options(), FakeModel(), inputs) is None
 
     run(scenario())
+
+
+def test_a_millisecond_timeout_on_uvloop_never_stalls(executor: ThreadPoolExecutor) -> None:
+    # uvloop's clock counts whole milliseconds and stands still while a 0 ms timer is re-armed:
+    # a batch must run when its timer fires, not when the clock says its deadline has passed.
+    uvloop = pytest.importorskip("uvloop")
+    model = FakeModel()
+
+    async def scenario() -> None:
+        h = Harness(executor, model, threads=2, max_batch_size=64, batch_timeout_micros=1000)
+        for value in range(100):
+            answer = await asyncio.wait_for(h.submit(rows(value)).result(), 1)
+            check_answer(answer, rows(value))
+
+    uvloop.run(asyncio.wait_for(scenario(), timeout=30))
