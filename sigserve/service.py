@@ -193,6 +193,8 @@ class HeldVersion:
                 context = self._service.manager.acquire(self._ref)
                 self._handle = context.__enter__()
                 self._context = context
+                # the version that answers, for the access log (a no-op off the event loop)
+                request_scope.note_version(self._handle.name, self._handle.version)
             return self._handle
 
     def signature_inputs(self, signature_name: str) -> dict[str, TensorInfo]:
@@ -214,7 +216,7 @@ class HeldVersion:
         """Begin ``start(handle)``: it returns something whose ``add_done_callback`` fires
         once the work no longer needs the servable, and what to await."""
         handle = self.handle()
-        request_scope.note_version(handle.name, handle.version)
+        request_scope.note_version(handle.name, handle.version)  # if acquired off the loop
         pending, result = start(handle)
         with self._lock:
             self._users += 1

@@ -26,12 +26,12 @@ def log_rest(
     level = logging.WARNING if status >= 500 else logging.INFO
     if not log.isEnabledFor(level):
         return
-    log.log(level, Fields({
+    _emit(level, {
         "transport": "rest", "method": method, "path": path, "model": model or None,
         "version": version, "status": status, "code": code,
         "latency_ms": round(seconds * 1000, 3), "bytes_in": bytes_in, "bytes_out": bytes_out,
         "peer": peer or None, "error": error,
-    }))  # fmt: skip
+    })  # fmt: skip
 
 
 def log_grpc(
@@ -42,8 +42,13 @@ def log_grpc(
     level = logging.WARNING if status >= 500 else logging.INFO
     if not log.isEnabledFor(level):
         return
-    log.log(level, Fields({
+    _emit(level, {
         "transport": "grpc", "rpc": rpc, "model": model or None, "version": version,
         "code": code, "latency_ms": round(seconds * 1000, 3), "bytes_in": bytes_in,
         "bytes_out": bytes_out, "peer": peer or None, "error": error,
-    }))  # fmt: skip
+    })  # fmt: skip
+
+
+def _emit(level: int, fields: dict[str, object]) -> None:
+    """``log.log`` without looking up the caller's frame (a line per request)."""
+    log.handle(log.makeRecord(log.name, level, __file__, 0, Fields(fields), None, None))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import re
 from typing import Any
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -33,13 +34,18 @@ class Fields:
                         if value is not None)  # fmt: skip
 
 
+_NEEDS_QUOTES = re.compile(r'[^!#-<>-\[\]-~]')  # not printable ASCII, or space " = \\
+
+
 def _logfmt_value(value: Any) -> str:
-    if isinstance(value, float):
+    if type(value) is int:
+        return str(value)
+    if type(value) is float:
         return f"{value:.3f}"
-    text = printable(str(value))
-    if text and text.isprintable() and not any(c in text for c in ' "=\\'):
+    text = str(value)
+    if text and _NEEDS_QUOTES.search(text) is None:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return json.dumps(printable(text), ensure_ascii=False)
 
 
 def printable(text: str) -> str:
