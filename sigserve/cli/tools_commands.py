@@ -57,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="error",
         help="lowest finding level that makes the exit status 1 (error)",
     )
+    check.add_argument(
+        "--security", action="store_true",
+        help="instead: list the ops that read or write files, reach the network or run code, "
+        "where they are and what runs them (reads the protos only: nothing is loaded or run)",
+    )  # fmt: skip
     check.add_argument("--python", metavar="MODULE:OBJECT",
                        help="the Python object the model was exported from: served answers "
                        "must equal it run eagerly")  # fmt: skip
@@ -149,6 +154,8 @@ def run_check(args: argparse.Namespace) -> int:
     from sigserve.tools.findings import Level
     from sigserve.tools.savedmodel_reader import parse_tag_set
 
+    if args.security:
+        return _run_security_check(args)
     try:
         tags = parse_tag_set(args.tag_set)
         if args.python:
@@ -159,6 +166,25 @@ def run_check(args: argparse.Namespace) -> int:
                                    specs_from(args.input_spec), tags)  # fmt: skip
         else:
             report = check(args.dir, tags, run_probes=not args.no_probe)
+    except ServingError as e:
+        return _fail(e)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print("\n".join(report.text_lines()))
+    return report.exit_status(Level[args.fail_on.upper()])
+
+
+def _run_security_check(args: argparse.Namespace) -> int:
+    from sigserve.errors import ServingError
+    from sigserve.tools.findings import Level
+    from sigserve.tools.security import scan
+
+    if args.python or args.no_probe:
+        return _fail(ValueError("--security reads the model only; it takes no --python "
+                                "or --no_probe"))  # fmt: skip
+    try:
+        report = scan(args.dir)
     except ServingError as e:
         return _fail(e)
     if args.json:
