@@ -136,7 +136,7 @@ def read_with_arrays_ahead(body: bytes) -> Document | None:
 
 def _number_arrays(body: bytes) -> Iterator[tuple[int, int, NumericArray]]:
     """(start, end, array) of each outermost regular array of MIN_ARRAY bytes of numbers."""
-    for start, end in _candidate_runs(body):
+    for start, end in _between_quotes(_candidate_runs(body), body):
         first, last = body.find(b"[", start, end), body.rfind(b"]", start, end) + 1
         if first < 0 or last - first < MIN_ARRAY:
             continue
@@ -149,6 +149,17 @@ def _number_arrays(body: bytes) -> Iterator[tuple[int, int, NumericArray]]:
                 array = _read_array(body, outer_start, outer_end)
                 if array is not None:
                     yield outer_start, outer_end, array
+
+
+def _between_quotes(stretches: Iterator[tuple[int, int]], body: bytes) -> Iterator[tuple[int, int]]:
+    """The stretches cut at each ``"``: two arrays a key or a string apart come apart."""
+    for start, end in stretches:
+        quote = body.find(b'"', start, end)
+        while quote >= 0:
+            yield start, quote
+            start = quote + 1
+            quote = body.find(b'"', start, end)
+        yield start, end
 
 
 def _candidate_runs(body: bytes) -> Iterator[tuple[int, int]]:
