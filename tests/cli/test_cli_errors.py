@@ -94,7 +94,7 @@ def test_a_host_not_on_this_machine_is_one_line(model_path: str) -> None:
         (["--port=abc"], "--port"),
         (["--port=-5"], "from 0 to 65535"),
         (["--rest_api_port=70000"], "--rest_api_port must be"),
-        (["--ssl_config_file=x.conf"], "does not implement yet"),
+        (["--platform_config_file=x.conf"], "does not implement yet"),
     ],
 )
 def test_bad_serve_flags_are_one_line(model_path: str, flags: list[str], needle: str) -> None:
