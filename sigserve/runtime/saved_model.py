@@ -86,7 +86,7 @@ class SavedModelServable:
         (the batcher checks each request before it joins a batch)."""
         signature = self.signature(signature_name)
         _outputs_wanted(signature, output_filter)
-        check_inputs(signature, inputs)
+        check_inputs(signature, inputs, signature_name or DEFAULT_SIGNATURE)
 
     def run(
         self,

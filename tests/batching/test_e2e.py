@@ -219,6 +219,20 @@ def test_a_bad_request_fails_alone(server) -> None:
         assert y == expected_y(inputs_for(value))
 
 
+def test_a_request_checked_before_batching_names_its_signature(server) -> None:
+    with grpc.insecure_channel(server.grpc_address) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "m"
+        request.inputs["z"].CopyFrom(_tensor(inputs_for(1)))
+        with pytest.raises(grpc.RpcError) as e:
+            stub.Predict(request, timeout=30)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert e.value.details().endswith(
+        'Signature "serving_default" expects inputs: x DT_FLOAT [?,2]'
+    ), e.value.details()
+
+
 def test_a_scalar_input_signature_runs_unbatched(server) -> None:
     response = rest_predict(server, {"signature_name": "scalar", "inputs": {"n": 3.5}})
     assert response.status_code == 200, response.text
