@@ -204,12 +204,12 @@ async def serve(config: ServerConfig) -> None:
             app.offload.shutdown()
 
     async def stop_grpc() -> None:
+        if grpc_health is not None:
+            await grpc_health.close()  # Watch streams end: they would hold the stop
         if grpc_server is not None:
             await grpc_server.stop(grace)
 
     await asyncio.gather(stop_rest(), stop_grpc())
-    if grpc_health is not None:
-        await grpc_health.close()
     log.info("Unloading models")
     await manager.stop(timeout=UNLOAD_WAIT_SECONDS)
     executor.shutdown(wait=False, cancel_futures=True)

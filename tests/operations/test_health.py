@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -57,8 +58,11 @@ def test_ready_only_once_loaded_and_not_ready_from_sigterm(
     with grpc.insecure_channel(server.grpc_address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         assert [health_of(stub, s) for s in ("", "slow", "ModelService")] == [SERVING] * 3
+        watch = stub.Watch(health_pb2.HealthCheckRequest(service="slow"), timeout=120)
+        assert next(watch).status == SERVING
 
         server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
         wait_until(lambda: requests.get(ready, timeout=10).status_code == 503, what="not ready")
         answer = requests.get(ready, timeout=10)
         assert answer.json() == {"ready": False, "reason": "shutting down"}
@@ -70,7 +74,12 @@ def test_ready_only_once_loaded_and_not_ready_from_sigterm(
         assert (predict.status_code, predict.json()) == (200, {"predictions": [2.0]})
         names = ("", "slow", "ModelService", "PredictionService")
         assert [health_of(stub, s) for s in names] == [NOT_SERVING] * 4
+        assert next(watch).status == NOT_SERVING
+        # The stream ends (OK) once the ports close, after the drain: an open Watch
+        # does not hold the shutdown for the whole grace period (20 s).
+        assert list(watch) == []
     assert server.process.wait(timeout=60) == 0
+    assert time.monotonic() - signalled < 15
     assert refused(ready)
 
 

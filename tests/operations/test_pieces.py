@@ -167,7 +167,7 @@ def test_grpc_health_follows_models_and_goes_not_serving_at_shutdown() -> None:
         health = Health(lambda: dict(models))
         grpc_health = GrpcHealth()
         await grpc_health.follow(health)
-        status = grpc_health.servicer._server_status
+        status = grpc_health.servicer.statuses
         assert (status[""], status["a"], status["b"]) == (NOT_SERVING, SERVING, NOT_SERVING)
         assert status["ModelService"] == status["PredictionService"] == SERVING
         models["b"] = True
