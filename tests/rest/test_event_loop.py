@@ -50,12 +50,15 @@ def test_grpc_answers_while_a_large_rest_body_is_decoded(server, big_body: bytes
 
     def big() -> None:
         start = time.perf_counter()
-        response = requests.post(
-            f"{server.rest_url}/v1/models/half_plus_two:predict", data=big_body, timeout=120
-        )
-        answer["seconds"], answer["status"] = time.perf_counter() - start, response.status_code
-        answer["response"] = response  # parsed after the loop: it holds this process's GIL
-        done.set()
+        try:
+            response = requests.post(
+                f"{server.rest_url}/v1/models/half_plus_two:predict", data=big_body, timeout=120
+            )
+            answer["status"] = response.status_code
+            answer["response"] = response  # parsed after the loop: it holds this process's GIL
+        finally:
+            answer["seconds"] = time.perf_counter() - start
+            done.set()
 
     thread = threading.Thread(target=big)
     thread.start()
@@ -66,10 +69,13 @@ def test_grpc_answers_while_a_large_rest_body_is_decoded(server, big_body: bytes
     channel.close()
     assert answer["status"] == 200
     assert len(answer["response"].json()["predictions"]) == ROWS  # type: ignore[attr-defined]
-    # Status calls kept being answered while the big request was in the server: many
-    # of them, none stalled for anything like the big request's duration.
+    # Status calls kept being answered while the big request was in the server: many of
+    # them, typically at once, and none stalled for most of the big request's duration
+    # (with the decode on the loop, one waited for all of it).
+    seconds = float(answer["seconds"])  # type: ignore[arg-type]
     assert len(during) >= 5, during
-    assert max(during) < answer["seconds"] / 3, (max(during), answer["seconds"])
+    assert sorted(during)[len(during) // 2] < seconds / 20, (sorted(during), seconds)
+    assert max(during) < seconds / 2, (max(during), seconds)
 
 
 def test_timeout_holds_during_a_large_decode(start_server, testdata: Path, big_body: bytes) -> None:
