@@ -281,10 +281,12 @@ def _layout(shape: tuple[int, ...]) -> bytes:
 def _numbers(text: bytes) -> np.ndarray | None:
     """Comma-separated JSON numbers as ``np.array`` makes them from orjson's values, or None.
 
-    int64 or float64 only: anything else (integers beyond int64) is left to the
-    usual path, so that int64 and float64 parts join as ``np.array`` of all the
-    numbers would make them. A part with a fraction or an exponent holds a float,
-    so ``np.array`` makes it float64, as ``np.fromiter`` does, faster.
+    int64 or float64 only (a part of integers alone is float64 when one is beyond
+    uint64, which orjson reads as a float, or when it mixes negatives with integers
+    beyond int64); anything else (uint64, object) is left to the usual path. So
+    int64 and float64 parts join as ``np.array`` of all the numbers would make them.
+    A part with a fraction or an exponent holds a float, so ``np.array`` makes it
+    float64, as ``np.fromiter`` does, faster.
     """
     try:
         numbers = orjson.loads(b"[" + text + b"]")
@@ -293,4 +295,4 @@ def _numbers(text: bytes) -> np.ndarray | None:
         values = np.array(numbers)
     except (orjson.JSONDecodeError, ValueError, TypeError, OverflowError):
         return None
-    return values if values.dtype == np.int64 else None
+    return values if values.dtype == np.int64 or values.dtype == np.float64 else None
