@@ -5,7 +5,9 @@ bytes on the wire without serializing anything twice: the servicer still gets
 and returns messages. It reads the model asked for from the request's
 ``model_spec``, the version that answered from the request's
 :mod:`~sigserve.request_scope`, and the status from the call's context.
-Streaming RPCs (the health service's ``Watch``) pass through uncounted.
+Streaming RPCs (the health service's ``Watch``) pass through uncounted. A call
+is counted before its response is sent, but a failed one just after its status
+is (``context.abort`` sends it at once).
 """
 
 from __future__ import annotations

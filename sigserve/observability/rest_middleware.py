@@ -53,21 +53,22 @@ class ObservedRestApp:
         if scope["path"] == self.metrics_path:
             await self._scrape(send)
             return
-        start = time.perf_counter()
-        exchange = _Exchange(receive, send)
+        exchange = _Exchange(receive, send, lambda: self._finished(scope, exchange))
         token = request_scope.current.set(exchange.scope)
-        metrics = self.metrics
-        if metrics is not None:
-            metrics.requests.in_flight["rest"] += 1
+        if self.metrics is not None:
+            self.metrics.requests.in_flight["rest"] += 1
         try:
             await self.app(scope, exchange.receive, exchange.send)
         finally:
             request_scope.current.reset(token)
-            if metrics is not None:
-                metrics.requests.in_flight["rest"] -= 1
-            self._finished(scope, exchange, time.perf_counter() - start)
+            exchange.finish()  # if no answer was sent (the client left, or the app failed)
 
-    def _finished(self, scope: Scope, exchange: _Exchange, seconds: float) -> None:
+    def _finished(self, scope: Scope, exchange: _Exchange) -> None:
+        """Count and log the request (once, just before its last byte is sent: a client
+        that has its answer finds it counted)."""
+        seconds = time.perf_counter() - exchange.start
+        if self.metrics is not None:
+            self.metrics.requests.in_flight["rest"] -= 1
         method = scope["method"]
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_path = raw_path.split("?", 1)[0]
@@ -109,10 +110,12 @@ class ObservedRestApp:
 class _Exchange:
     """One request's receive and send, counting bytes and keeping the status."""
 
-    __slots__ = ("_receive", "_send", "bytes_in", "bytes_out", "error_body", "scope", "status")
+    __slots__ = ("_done", "_receive", "_send", "bytes_in", "bytes_out", "error_body", "scope",
+                 "start", "status")  # fmt: skip
 
-    def __init__(self, receive: Receive, send: Send) -> None:
-        self._receive, self._send = receive, send
+    def __init__(self, receive: Receive, send: Send, done: Callable[[], None]) -> None:
+        self._receive, self._send, self._done = receive, send, done
+        self.start = time.perf_counter()
         self.bytes_in = self.bytes_out = 0
         self.status: int | None = None
         self.error_body = b""
@@ -132,7 +135,14 @@ class _Exchange:
             self.bytes_out += len(body)
             if self.status != 200 and len(self.error_body) < 4096:
                 self.error_body += body
+            if not message.get("more_body"):
+                self.finish()
         await self._send(message)
+
+    def finish(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done()
 
 
 def _route(method: str, raw_path: str) -> tuple[str, str, int | None]:
