@@ -1,8 +1,8 @@
 """What counting and access logging cost per request.
 
 1. ``micro``: the REST middleware around a do-nothing ASGI app, per request, in
-   one process: bare app, metrics only, metrics and access log (lines written to
-   /dev/null), timed in alternating rounds.
+   one process: bare app, metrics only, access log only, both, both with JSON
+   lines (written to /dev/null), timed in alternating rounds.
 2. ``wrk``: three real servers on half_plus_two (neither metrics nor access log;
    metrics; metrics and access log to a file), loaded in turn with wrk (same body,
    same connections), several rounds; the ratio of their median rates is the cost.
@@ -83,7 +83,10 @@ def micro(n: int = 20000, rounds: int = 5) -> None:
     for _ in range(rounds):  # alternating, so that a noisy moment hits every case
         for name, log_format, app in cases:
             configure_logging(log_format, "info")
-            logging.getLogger().handlers[0].setStream(open(os.devnull, "w"))  # noqa: SIM115
+            devnull = open(os.devnull, "w")  # noqa: SIM115
+            for logger in (logging.getLogger(), logging.getLogger("sigserve.access")):
+                for handler in logger.handlers:
+                    handler.stream = devnull  # type: ignore[attr-defined]
             times[name].append(asyncio.run(_drive(app, n)))
     bare = statistics.median(times["bare"])
     for name, samples in times.items():

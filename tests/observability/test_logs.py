@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
+import threading
+import time
 
-from sigserve.observability.logs import PLAIN_FORMAT, Fields, JsonFormatter
+from sigserve.observability.logs import (
+    PLAIN_FORMAT,
+    BatchedStreamHandler,
+    Fields,
+    JsonFormatter,
+    PlainFormatter,
+)
 
 
 def record(msg: object, level: int = logging.INFO, exc_info=None) -> logging.LogRecord:
@@ -46,3 +55,45 @@ def test_json_lines_of_other_loggers_keep_message_and_traceback() -> None:
     parsed = json.loads(JsonFormatter().format(rec))
     assert parsed["message"] == "failed x"
     assert "ValueError: boom" in parsed["exception"]
+
+
+def test_the_shortcut_for_fields_writes_what_formatting_a_record_writes() -> None:
+    fields = Fields({"transport": "grpc", "code": "OK", "latency_ms": 0.5, "peer": None})
+    rec = record(fields)
+    for formatter in (PlainFormatter(), JsonFormatter()):
+        assert formatter.format_fields(rec.created, "INFO", rec.name, fields) == (
+            formatter.format(rec)
+        )
+        again = formatter.format_fields(rec.created + 0.25, "INFO", rec.name, fields)
+        assert again != formatter.format(rec)  # the cached second, other milliseconds
+
+
+def test_batched_handler_writes_every_line_in_order_off_the_callers_thread() -> None:
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream, interval=0.05)
+    handler.setFormatter(PlainFormatter())
+    logger = logging.getLogger("sigserve.test.batched")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        threads = [
+            threading.Thread(target=lambda i=i: [logger.warning("t%d line %d", i, n)
+                                                 for n in range(200)])
+            for i in range(3)
+        ]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        handler.emit_fields(logging.INFO, logger.name, Fields({"last": 1}))
+        assert stream.getvalue() == "" or stream.getvalue().endswith("\n")  # whole lines only
+        deadline = time.monotonic() + 5
+        while "last=1" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 601 and lines[-1].endswith("sigserve.test.batched: last=1")
+    for i in range(3):
+        mine = [line.rsplit(": ", 1)[1] for line in lines if f": t{i} " in line]
+        assert mine == [f"t{i} line {n}" for n in range(200)]
