@@ -120,7 +120,7 @@ async def serve(config: ServerConfig) -> None:
             lambda path, version: prepare(saved_model.load(path, tags))
         ),
     )
-    observability.watch(manager.version_states)
+    observability.watch(manager)
     if not await stop.unless_first(manager.start()):
         log.info("Received %s while loading: stopping once the loads in progress end",
                  stop.name)

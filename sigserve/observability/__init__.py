@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sigserve.config import ServerConfig
@@ -68,10 +68,14 @@ class Observability:
 
         return [ObservingInterceptor(metrics=self.metrics, access_log=self.access_log)]
 
-    def watch(self, version_states: Callable[[], Mapping[str, Mapping[int, str]]]) -> None:
-        """Report these version states (the manager's) at each scrape."""
-        if self.metrics is not None:
-            self.metrics.watch(version_states)
+    def watch(self, manager: Any) -> None:
+        """Report the manager's version states at each scrape; learn its model names (the
+        allowed ``model_name`` labels) whenever its models change."""
+        metrics = self.metrics
+        if metrics is None:
+            return
+        metrics.watch(manager.version_states)
+        manager.add_listener(lambda: metrics.known_models.update(manager.version_states()))
 
     def timed_loader(self, loader: Callable[[str, int], T]) -> Callable[[str, int], T]:
         """``loader`` counting its attempts and the time of its successful loads."""

@@ -105,3 +105,32 @@ def test_middleware_counts_and_serves_the_page() -> None:
     assert got["sigserve_response_bytes_total", labels] == 5 + 18
     assert got["sigserve_model_version_state", (("model_name", "m"), ("state", "AVAILABLE"),
                                                  ("version", "1"))] == 1  # fmt: skip
+
+
+class FakeManager:
+    """The two things observability reads of the manager."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, dict[int, str]] = {}
+        self.listeners: list = []
+
+    def version_states(self) -> dict[str, dict[int, str]]:
+        return self.states
+
+    def add_listener(self, listener) -> None:
+        self.listeners.append(listener)
+
+
+def test_models_loaded_after_start_up_are_known_before_any_scrape() -> None:
+    from sigserve.observability import Observability
+    from sigserve.observability.monitoring_config import PrometheusOptions
+
+    observability = Observability(PrometheusOptions(enable=True), access_log=False)
+    manager = FakeManager()
+    observability.watch(manager)  # before the models load, as the server does
+    metrics = observability.metrics
+    assert metrics is not None and metrics.model_label("", "m") == ""
+    manager.states = {"m": {1: "AVAILABLE"}}
+    for listener in manager.listeners:  # the manager calls them as versions change
+        listener()
+    assert metrics.model_label("", "m") == "m"
