@@ -56,6 +56,7 @@ def _sigserve(paths: Paths, model: BenchModel, port: int) -> list[str]:
         str(paths.sigserve), "serve", f"--model_name={model.name}",
         f"--model_base_path={model.base_path}", f"--rest_api_port={port}", "--port=0",
         "--rest_api_host=127.0.0.1",
+        "--access_log=false",  # the peers log no line per request either
     ]  # fmt: skip
 
 
