@@ -35,6 +35,11 @@ from sigserve.errors import ServingError, invalid_argument, unavailable
 
 Outputs = dict[str, np.ndarray]
 
+# The loop sleeps in whole milliseconds (epoll, and uvloop's clock), rounded up, so a
+# timer aimed at the deadline fires up to a millisecond past it. Aiming one tick early
+# (at most half the timeout) keeps a lone request's wait within batch_timeout_micros.
+TIMER_TICK = 0.001
+
 
 @dataclass(eq=False)
 class BatchTask:
@@ -127,7 +132,9 @@ class _Queue:
     def _arm_timer(self) -> None:
         if self.timer is None:
             batch = self.batches[-1]
-            self.timer = self.scheduler.loop.call_at(self._deadline(batch), self._timeout, batch)
+            lead = min(TIMER_TICK, self.options.batch_timeout_micros / 2e6)
+            when = self._deadline(batch) - lead
+            self.timer = self.scheduler.loop.call_at(when, self._timeout, batch)
 
     def _timeout(self, batch: _Batch) -> None:
         # The batch is due now even if the loop's clock reads a hair earlier than its
