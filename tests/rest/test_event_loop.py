@@ -83,6 +83,7 @@ def test_timeout_holds_during_a_large_decode(start_server, testdata: Path, big_b
         "--model_name=half_plus_two",
         f"--model_base_path={testdata / 'saved_model_half_plus_two_cpu'}",
         "--rest_api_timeout_in_ms=100",
+        "--enable_batching=false",  # over any max_batch_size: batching would refuse it first
     )
     url = f"{server.rest_url}/v1/models/half_plus_two:predict"
     start = time.perf_counter()
