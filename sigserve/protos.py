@@ -92,3 +92,49 @@ def __getattr__(attr: str) -> Any:
     module = _import(name)
     globals()[attr] = module
     return module
+
+
+# Scalar field types for :func:`declare_messages`; any other type names a message.
+_SCALARS = {"string": 9, "bool": 8, "int64": 3}  # FieldDescriptorProto.Type values
+
+
+def declare_messages(
+    file_name: str, messages: dict[str, list[tuple[str, int, str, bool]]]
+) -> dict[str, Any]:
+    """Message classes for TF Serving protos that ``tensorflow-serving-api`` does not
+    ship, declared from their field lists: ``{message: [(field, number, type, repeated)]}``
+    with ``type`` a scalar (``string``, ``bool``, ``int64``) or a message's full name
+    (``.google.protobuf.Int64Value``, ``.tensorflow.serving.PrometheusConfig``). They live
+    in a pool of their own, package ``tensorflow.serving``, so text parsing and error
+    texts name them as TF Serving does."""
+    from google.protobuf import (
+        descriptor_pb2,
+        descriptor_pool,
+        message_factory,
+        wrappers_pb2,
+    )
+
+    F = descriptor_pb2.FieldDescriptorProto
+    file = descriptor_pb2.FileDescriptorProto(
+        name=file_name, package="tensorflow.serving", syntax="proto3"
+    )
+    for message_name, fields in messages.items():
+        message = file.message_type.add(name=message_name)
+        for name, number, kind, repeated in fields:
+            field = message.field.add(name=name, number=number, json_name=name)
+            field.label = F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL
+            if kind in _SCALARS:
+                field.type = _SCALARS[kind]
+            else:
+                field.type, field.type_name = F.TYPE_MESSAGE, kind
+    pool = descriptor_pool.DescriptorPool()
+    if any(f[2].startswith(".google.protobuf.") for fs in messages.values() for f in fs):
+        file.dependency.append("google/protobuf/wrappers.proto")
+        pool.AddSerializedFile(wrappers_pb2.DESCRIPTOR.serialized_pb)
+    pool.Add(file)
+    return {
+        name: message_factory.GetMessageClass(
+            pool.FindMessageTypeByName(f"tensorflow.serving.{name}")
+        )
+        for name in messages
+    }

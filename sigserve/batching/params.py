@@ -16,14 +16,12 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, wrappers_pb2
-
 from sigserve.errors import invalid_argument
-from sigserve.protos import parse_text
+from sigserve.protos import declare_messages, parse_text
 
 PER_MODEL_FILENAME = "batching_params.pbtxt"
 
-# (name, number, wrapper type or scalar type, repeated) from session_bundle_config.proto.
+# (name, number, type, repeated) from session_bundle_config.proto.
 _FIELDS = [
     ("max_batch_size", 1, ".google.protobuf.Int64Value", False),
     ("batch_timeout_micros", 2, ".google.protobuf.Int64Value", False),
@@ -36,33 +34,9 @@ _FIELDS = [
     ("max_execution_batch_size", 9, ".google.protobuf.Int64Value", False),
 ]
 
-
-def _message_class() -> Any:
-    F = descriptor_pb2.FieldDescriptorProto
-    file = descriptor_pb2.FileDescriptorProto(
-        name="sigserve/batching_parameters.proto",
-        package="tensorflow.serving",
-        syntax="proto3",
-        dependency=["google/protobuf/wrappers.proto"],
-    )
-    message = file.message_type.add(name="BatchingParameters")
-    scalar = {"int64": F.TYPE_INT64, "bool": F.TYPE_BOOL}
-    for name, number, kind, repeated in _FIELDS:
-        field = message.field.add(name=name, number=number, json_name=name)
-        field.label = F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL
-        if kind in scalar:
-            field.type = scalar[kind]
-        else:
-            field.type, field.type_name = F.TYPE_MESSAGE, kind
-    pool = descriptor_pool.DescriptorPool()
-    pool.AddSerializedFile(wrappers_pb2.DESCRIPTOR.serialized_pb)
-    pool.Add(file)
-    return message_factory.GetMessageClass(
-        pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters")
-    )
-
-
-BatchingParametersProto = _message_class()
+BatchingParametersProto = declare_messages(
+    "sigserve/batching_parameters.proto", {"BatchingParameters": _FIELDS}
+)["BatchingParameters"]
 
 
 @dataclass(frozen=True)

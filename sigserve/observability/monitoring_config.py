@@ -12,35 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
 from sigserve.errors import invalid_argument
-from sigserve.protos import parse_text
+from sigserve.protos import declare_messages, parse_text
 
 DEFAULT_PATH = "/monitoring/prometheus/metrics"  # TF Serving's PrometheusExporter::kPrometheusPath
 
 
-def _message_class() -> Any:
-    F = descriptor_pb2.FieldDescriptorProto
-    file = descriptor_pb2.FileDescriptorProto(
-        name="sigserve/monitoring_config.proto", package="tensorflow.serving", syntax="proto3"
-    )
-    prometheus = file.message_type.add(name="PrometheusConfig")
-    prometheus.field.add(name="enable", number=1, type=F.TYPE_BOOL, label=F.LABEL_OPTIONAL)
-    prometheus.field.add(name="path", number=2, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
-    monitoring = file.message_type.add(name="MonitoringConfig")
-    monitoring.field.add(
-        name="prometheus_config", number=1, type=F.TYPE_MESSAGE, label=F.LABEL_OPTIONAL,
-        type_name=".tensorflow.serving.PrometheusConfig",
-    )  # fmt: skip
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    return message_factory.GetMessageClass(
-        pool.FindMessageTypeByName("tensorflow.serving.MonitoringConfig")
-    )
-
-
-MonitoringConfigProto = _message_class()
+MonitoringConfigProto = declare_messages(
+    "sigserve/monitoring_config.proto",
+    {
+        "PrometheusConfig": [("enable", 1, "bool", False), ("path", 2, "string", False)],
+        "MonitoringConfig": [
+            ("prometheus_config", 1, ".tensorflow.serving.PrometheusConfig", False)
+        ],
+    },
+)["MonitoringConfig"]
 
 
 @dataclass(frozen=True)

@@ -19,34 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
 from sigserve.errors import invalid_argument
-from sigserve.protos import parse_text
+from sigserve.protos import declare_messages, parse_text
 from sigserve.security.certificates import check_certificates, check_key_pair
 
-# (name, number, type) from tensorflow_serving/config/ssl_config.proto.
-_FIELDS = [("server_key", 1, "string"), ("server_cert", 2, "string"),
-           ("custom_ca", 3, "string"), ("client_verify", 4, "bool")]  # fmt: skip
+# (name, number, type, repeated) from tensorflow_serving/config/ssl_config.proto.
+_FIELDS = [("server_key", 1, "string", False), ("server_cert", 2, "string", False),
+           ("custom_ca", 3, "string", False), ("client_verify", 4, "bool", False)]  # fmt: skip
 
-
-def _message_class() -> Any:
-    F = descriptor_pb2.FieldDescriptorProto
-    file = descriptor_pb2.FileDescriptorProto(
-        name="sigserve/ssl_config.proto", package="tensorflow.serving", syntax="proto3"
-    )
-    message = file.message_type.add(name="SSLConfig")
-    types = {"string": F.TYPE_STRING, "bool": F.TYPE_BOOL}
-    for name, number, kind in _FIELDS:
-        message.field.add(name=name, number=number, json_name=name, type=types[kind],
-                          label=F.LABEL_OPTIONAL)  # fmt: skip
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    descriptor = pool.FindMessageTypeByName("tensorflow.serving.SSLConfig")
-    return message_factory.GetMessageClass(descriptor)
-
-
-SSLConfig = _message_class()
+SSLConfig = declare_messages("sigserve/ssl_config.proto", {"SSLConfig": _FIELDS})["SSLConfig"]
 
 
 @dataclass(frozen=True)
