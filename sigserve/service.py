@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -70,7 +70,7 @@ class Service:
 
     def _on_pool(self, work: Callable[[Any], T], handle: Any) -> tuple[Any, Awaitable[T]]:
         future = self._executor.submit(work, handle)
-        return future, asyncio.wrap_future(future)
+        return future, _result_of(future)
 
     def _batched(
         self, handle: Any, key: str, inputs: dict[str, np.ndarray], output_filter: Sequence[str]
@@ -229,6 +229,13 @@ class HeldVersion:
             context = self._context if self._users == 0 else None
         if context is not None:
             context.__exit__(None, None, None)
+
+
+async def _result_of(future: Future[T]) -> T:
+    """Await a pool future. Wrapped only when awaited, so the caller's release callback,
+    added before, runs before this request is told its result: a request that has its
+    answer no longer holds its version."""
+    return await asyncio.wrap_future(future)
 
 
 async def _in_order(
