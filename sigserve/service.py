@@ -78,8 +78,13 @@ class Service:
         assert self._batcher is not None
         task = self._batcher.submit(handle.servable, key, inputs, output_filter)
         if task is None:  # cannot be merged: runs on its own
-            return self._on_pool(lambda h: h.servable.run(key, inputs, output_filter), handle)
+            return self._unbatched(handle, key, inputs, output_filter)
         return task, _in_order(task.result(), output_filter)
+
+    def _unbatched(
+        self, handle: Any, key: str, inputs: dict[str, np.ndarray], output_filter: Sequence[str]
+    ) -> tuple[Any, Awaitable[dict[str, np.ndarray]]]:
+        return self._on_pool(lambda h: h.servable.run(key, inputs, output_filter), handle)
 
     async def predict(
         self,
@@ -94,11 +99,8 @@ class Service:
     def _start_predict(
         self, key: str, inputs: dict[str, np.ndarray], output_filter: Sequence[str]
     ) -> Callable[[Any], tuple[Any, Awaitable[dict[str, np.ndarray]]]]:
-        if self._batcher is not None:
-            return lambda h: self._batched(h, key, inputs, output_filter)
-        return lambda handle: self._on_pool(
-            lambda h: h.servable.run(key, inputs, output_filter), handle
-        )
+        start = self._batched if self._batcher is not None else self._unbatched
+        return lambda handle: start(handle, key, inputs, output_filter)
 
     async def classify(
         self, ref: ModelRef, signature_name: str, input: Any
